@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { AuthModule, JwtAuthGuard, RolesGuard } from '@tenantry/auth';
+import {
+  AppConfig,
+  ConfigModule,
+  DatabaseModule,
+  HealthModule,
+  RedisModule,
+  RedisThrottlerStorage,
+  throttlerOptions,
+} from '@tenantry/core';
+import { SuperadminBootstrap, TenancyModule } from '@tenantry/tenancy';
+import { UsersModule } from '@tenantry/users';
+
+/** The HTTP API: controllers come from the libs; guards run in order: token, role, rate limit. */
+@Module({
+  imports: [
+    ConfigModule,
+    RedisModule,
+    DatabaseModule.forRoot({ http: true }),
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig, RedisThrottlerStorage],
+      useFactory: (config: AppConfig, storage: RedisThrottlerStorage) => throttlerOptions(config, storage),
+    }),
+    HealthModule,
+    TenancyModule,
+    UsersModule,
+    AuthModule,
+  ],
+  providers: [
+    { provide: APP_GUARD, useExisting: JwtAuthGuard },
+    { provide: APP_GUARD, useExisting: RolesGuard },
+    { provide: APP_GUARD, useClass: ThrottlerGuard },
+    SuperadminBootstrap,
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { exitWith } from '@tenantry/core';
+import { startApi } from './bootstrap';
+
+startApi().catch(exitWith);

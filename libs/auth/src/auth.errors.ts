@@ -1,0 +1,30 @@
+import { DomainError, ProblemShape, assertNever } from '@tenantry/core';
+
+export enum AuthErrorCode {
+  InvalidCredentials = 'invalid_credentials',
+  InvalidToken = 'invalid_token',
+  Forbidden = 'forbidden',
+}
+
+export class AuthError extends DomainError<AuthErrorCode> {
+  /** One message for every login mismatch: unknown organization, unknown e-mail, wrong password, deactivated. */
+  static invalidCredentials(): AuthError {
+    return new AuthError(AuthErrorCode.InvalidCredentials, 'The organization, e-mail or password is not correct');
+  }
+
+  static invalidToken(): AuthError {
+    return new AuthError(AuthErrorCode.InvalidToken, 'The access token is missing, invalid, expired or revoked');
+  }
+
+  problem(): ProblemShape {
+    switch (this.code) {
+      case AuthErrorCode.InvalidCredentials:
+      case AuthErrorCode.InvalidToken:
+        return { status: 401, title: 'Unauthorized' };
+      case AuthErrorCode.Forbidden:
+        return { status: 403, title: 'Forbidden' };
+      default:
+        return assertNever(this.code);
+    }
+  }
+}

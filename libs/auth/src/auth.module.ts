@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { AppConfig } from '@tenantry/core';
+import { TenancyModule } from '@tenantry/tenancy';
+import { UsersModule } from '@tenantry/users';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth.service';
+import { JwtAuthGuard, RolesGuard } from './guards';
+import { JwtStrategy } from './jwt.strategy';
+import { TokenService } from './token.service';
+
+@Module({
+  imports: [
+    PassportModule,
+    JwtModule.registerAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        secret: config.jwtSecret,
+        signOptions: { algorithm: 'HS256' },
+        verifyOptions: { algorithms: ['HS256'] },
+      }),
+    }),
+    TenancyModule,
+    UsersModule,
+  ],
+  controllers: [AuthController],
+  providers: [AuthService, TokenService, JwtStrategy, JwtAuthGuard, RolesGuard],
+  exports: [AuthService, TokenService, JwtAuthGuard, RolesGuard],
+})
+export class AuthModule {}

@@ -1,0 +1,24 @@
+import { Global, Module } from '@nestjs/common';
+import { ConfigModule as NestConfigModule, ConfigService } from '@nestjs/config';
+import { AppConfig, CONFIG_NAMESPACE } from './app-config';
+import { parseConfig } from './config';
+
+@Global()
+@Module({
+  imports: [
+    NestConfigModule.forRoot({
+      cache: true,
+      envFilePath: ['.env'],
+      validate: (raw) => ({ [CONFIG_NAMESPACE]: parseConfig(raw as Record<string, string | undefined>) }),
+    }),
+  ],
+  providers: [
+    {
+      provide: AppConfig,
+      inject: [ConfigService],
+      useFactory: (configService: ConfigService) => configService.get(CONFIG_NAMESPACE),
+    },
+  ],
+  exports: [AppConfig],
+})
+export class ConfigModule {}

@@ -1,0 +1,40 @@
+import { ConfigError, parseConfig } from './config';
+
+const valid = {
+  DATABASE_URL: 'postgres://app@127.0.0.1:5432/db',
+  DATABASE_OWNER_URL: 'postgres://owner@127.0.0.1:5432/db',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  JWT_SECRET: 'x'.repeat(32),
+  ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+};
+
+describe('parseConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = parseConfig(valid);
+    expect(config.port).toBe(3000);
+    expect(config.accessTokenTtlSeconds).toBe(900);
+    expect(config.refreshTokenTtlSeconds).toBe(30 * 86400);
+    expect(config.rateLimit).toEqual({ loginPerIp: 100, loginPerEmail: 10, apiPerUser: 600, webhooksPerOrg: 1000 });
+    expect(config.webhookMaxAttempts).toBe(5);
+    expect(config.simulators).toBe(true);
+  });
+
+  it('names every missing variable', () => {
+    expect(() => parseConfig({})).toThrow(ConfigError);
+    try {
+      parseConfig({});
+    } catch (error) {
+      const message = (error as Error).message;
+      for (const name of ['DATABASE_URL', 'DATABASE_OWNER_URL', 'REDIS_URL', 'JWT_SECRET', 'ENCRYPTION_KEY']) {
+        expect(message).toContain(name);
+      }
+    }
+  });
+
+  it('names a bad value and says what was expected', () => {
+    expect(() => parseConfig({ ...valid, PORT: 'eighty' })).toThrow(/PORT must be an integer/);
+    expect(() => parseConfig({ ...valid, REDIS_URL: 'http://x' })).toThrow(/REDIS_URL/);
+    expect(() => parseConfig({ ...valid, ENCRYPTION_KEY: 'c2hvcnQ=' })).toThrow(/ENCRYPTION_KEY must be 32 bytes/);
+    expect(() => parseConfig({ ...valid, SIMULATORS: 'maybe' })).toThrow(/SIMULATORS must be one of on, off/);
+  });
+});

@@ -1,0 +1,147 @@
+import { URL } from 'node:url';
+
+/**
+ * Every setting the platform reads, parsed once at start-up. A missing or bad value stops the process with a
+ * message naming the variable, so an operator never finds out at the first request.
+ */
+export interface Config {
+  nodeEnv: string;
+  port: number;
+  host: string;
+  logLevel: string;
+  databaseUrl: string;
+  databaseOwnerUrl: string;
+  databasePoolSize: number;
+  redisUrl: string;
+  redisPrefix: string;
+  superadminEmail: string | null;
+  superadminPassword: string | null;
+  jwtSecret: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  encryptionKey: Buffer;
+  rateLimit: {
+    loginPerIp: number;
+    loginPerEmail: number;
+    apiPerUser: number;
+    webhooksPerOrg: number;
+  };
+  webhookMaxAttempts: number;
+  webhookBackoffMs: number;
+  simulators: boolean;
+  metricsToken: string | null;
+  workerQueues: string[] | 'all';
+  workerHealthPort: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback?: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (value === undefined) {
+      this.problems.push(`${name} is required`);
+      return '';
+    }
+    return value;
+  }
+
+  optional(name: string): string | null {
+    return this.raw(name) ?? null;
+  }
+
+  int(name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      this.problems.push(`${name} must be an integer between ${min} and ${max} (got "${value}")`);
+      return fallback;
+    }
+    return Number(value);
+  }
+
+  url(name: string, protocols: string[], fallback?: string): string {
+    const value = this.string(name, fallback);
+    if (!value) return value;
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
+    } catch {
+      this.problems.push(`${name} must be a ${protocols.join(' or ')}// URL`);
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = (this.raw(name) ?? fallback) as T;
+    if (!allowed.includes(value)) this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+    return value;
+  }
+}
+
+export function parseConfig(env: Env): Config {
+  const r = new Reader(env);
+  const jwtSecret = r.string('JWT_SECRET');
+  if (jwtSecret && jwtSecret.length < 32) r.problems.push('JWT_SECRET must be at least 32 characters');
+
+  const encryptionKeyRaw = r.string('ENCRYPTION_KEY');
+  const encryptionKey = Buffer.from(encryptionKeyRaw, 'base64');
+  if (encryptionKeyRaw && encryptionKey.length !== 32) {
+    r.problems.push('ENCRYPTION_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+  }
+
+  const superadminEmail = r.optional('SUPERADMIN_EMAIL');
+  const superadminPassword = r.optional('SUPERADMIN_PASSWORD');
+  if (superadminPassword && superadminPassword.length < 12) {
+    r.problems.push('SUPERADMIN_PASSWORD must be at least 12 characters');
+  }
+
+  const queues = r.string('WORKER_QUEUES', 'all');
+
+  const config: Config = {
+    nodeEnv: r.string('NODE_ENV', 'development'),
+    port: r.int('PORT', 3000, 0, 65535),
+    host: r.string('HOST', '0.0.0.0'),
+    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseOwnerUrl: r.url('DATABASE_OWNER_URL', ['postgres:', 'postgresql:']),
+    databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: r.string('REDIS_PREFIX', 'tenantry'),
+    superadminEmail,
+    superadminPassword,
+    jwtSecret,
+    accessTokenTtlSeconds: r.int('ACCESS_TOKEN_TTL', 900, 10, 86400),
+    refreshTokenTtlSeconds: r.int('REFRESH_TOKEN_TTL', 30 * 86400, 60, 365 * 86400),
+    encryptionKey,
+    rateLimit: {
+      loginPerIp: r.int('RATE_LIMIT_LOGIN_PER_IP', 100, 1),
+      loginPerEmail: r.int('RATE_LIMIT_LOGIN_PER_EMAIL', 10, 1),
+      apiPerUser: r.int('RATE_LIMIT_API_PER_USER', 600, 1),
+      webhooksPerOrg: r.int('RATE_LIMIT_WEBHOOKS_PER_ORG', 1000, 1),
+    },
+    webhookMaxAttempts: r.int('WEBHOOK_MAX_ATTEMPTS', 5, 1, 50),
+    webhookBackoffMs: r.int('WEBHOOK_BACKOFF_MS', 1000, 0, 3_600_000),
+    simulators: r.oneOf('SIMULATORS', ['on', 'off'] as const, 'on') === 'on',
+    metricsToken: r.optional('METRICS_TOKEN'),
+    workerQueues: queues === 'all' ? 'all' : queues.split(',').map((q) => q.trim()).filter(Boolean),
+    workerHealthPort: r.int('WORKER_HEALTH_PORT', 3001, 0, 65535),
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}

@@ -1,0 +1,48 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { ClsPluginTransactional } from '@nestjs-cls/transactional';
+import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import { ClsModule } from 'nestjs-cls';
+import { AppConfig } from '../config/app-config';
+import { TenantContext } from '../context/tenant-context';
+import { UnitOfWork } from './unit-of-work';
+
+/**
+ * The application's connection pool, as the app role (never the owner), plus the AsyncLocalStorage context that
+ * carries the tenant and the current transaction. HTTP apps open that context in one Fastify hook per request
+ * (`configureHttpApp`); the worker opens one per job (`TenantContext.runWithEnvelope`).
+ */
+@Global()
+@Module({})
+export class DatabaseModule {
+  static forRoot(options: { http: boolean }): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => ({
+            type: 'postgres' as const,
+            url: config.databaseUrl,
+            autoLoadEntities: true,
+            synchronize: false,
+            migrationsRun: false,
+            logging: false,
+            extra: { max: config.databasePoolSize, application_name: options.http ? 'tenantry-api' : 'tenantry-worker' },
+          }),
+        }),
+        ClsModule.forRoot({
+          global: true,
+          plugins: [
+            new ClsPluginTransactional({
+              imports: [TypeOrmModule],
+              adapter: new TransactionalAdapterTypeOrm({ dataSourceToken: getDataSourceToken() }),
+            }),
+          ],
+        }),
+      ],
+      providers: [TenantContext, UnitOfWork],
+      exports: [TenantContext, UnitOfWork],
+    };
+  }
+}

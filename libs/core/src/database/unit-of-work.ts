@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { EntityManager } from 'typeorm';
+import { OrgId, TenantContext } from '../context/tenant-context';
+
+export class PlatformAccessDeniedError extends Error {
+  constructor() {
+    super('The platform path is reserved for the superadmin and the system');
+  }
+}
+
+/**
+ * The only way code touches tenant data. Each call opens (or joins) one transaction whose first statement binds it
+ * to a tenant with a transaction-local setting, so PostgreSQL row-level security scopes every query in it. Without a
+ * tenant nothing is visible: RLS fails closed.
+ */
+@Injectable()
+export class UnitOfWork {
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly context: TenantContext,
+  ) {}
+
+  /** The entity manager of the current transaction (or a non-transactional one that sees no tenant rows). */
+  get manager(): EntityManager {
+    return this.txHost.tx;
+  }
+
+  /** Runs `work` in a transaction bound to the organization of the current request or job. */
+  run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.inTenant(this.context.requireOrgId(), work);
+  }
+
+  /** Runs `work` bound to an explicit organization: for paths that resolve it before anyone is authenticated. */
+  inTenant<T>(orgId: OrgId, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.txHost.withTransaction(async () => {
+      await this.bindTenant(orgId);
+      return work(this.txHost.tx);
+    });
+  }
+
+  /**
+   * The explicit platform path: the superadmin managing organizations, or a named system task. It sets
+   * `app.platform`, which only the organizations and platform_admins policies honour; tenant tables stay behind
+   * their tenant policy, so creating an organization's first user still binds that organization first.
+   */
+  asPlatform<T>(work: (manager: EntityManager) => Promise<T>, options: { systemTask?: string } = {}): Promise<T> {
+    // Either the caller is the superadmin, or the code names the system task it performs (bootstrap, token checks).
+    if (!options.systemTask && this.context.actor.role !== 'superadmin') throw new PlatformAccessDeniedError();
+    return this.txHost.withTransaction(async () => {
+      await this.txHost.tx.query(`select set_config('app.platform', 'on', true)`);
+      return work(this.txHost.tx);
+    });
+  }
+
+  /** Binds the current transaction to `orgId` (inside `asPlatform`, to write a new organization's first rows). */
+  async bindTenant(orgId: OrgId): Promise<void> {
+    await this.txHost.tx.query(`select set_config('app.tenant_id', $1, true)`, [orgId]);
+  }
+}

@@ -1,0 +1,91 @@
+import { INestApplication } from '@nestjs/common';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { LogController } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { CLS_ID, ClsService } from 'nestjs-cls';
+import { Logger } from 'pino';
+import { ProblemFilter } from '../errors/problem.filter';
+import { createValidationPipe } from '../errors/validation';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Echoes a well-formed `x-request-id`, otherwise makes one; Fastify then uses it for the request and its logs. */
+export function requestIdFor(req: IncomingMessage): string {
+  const header = req.headers['x-request-id'];
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : crypto.randomUUID();
+}
+
+export function createFastifyAdapter(logger: Logger): FastifyAdapter {
+  return new FastifyAdapter({
+    loggerInstance: logger,
+    // One access-log line per request comes from our onResponse hook, with the tenant in it.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: requestIdFor,
+    trustProxy: process.env.TRUST_PROXY === 'true',
+  });
+}
+
+/**
+ * Everything an HTTP app of ours does the same way: liveness outside Nest's pipeline, request ids on every
+ * response, one access-log line per request, validation, problem+json and the OpenAPI document.
+ */
+export function configureHttpApp(app: NestFastifyApplication, logger: Logger): void {
+  const fastify = app.getHttpAdapter().getInstance();
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  // The tenant context opens after the body is parsed: an AsyncLocalStorage context entered earlier (onRequest,
+  // middleware) does not survive the body stream's events. Everything Nest runs (guards, pipes, handlers) is inside.
+  const cls = app.get(ClsService);
+  fastify.addHook('preHandler', (request, _reply, done) => {
+    cls.run(() => {
+      cls.set(CLS_ID, String(request.id));
+      cls.set('ip', request.ip ?? null);
+      cls.set('userAgent', request.headers['user-agent'] ?? null);
+      done();
+    });
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    logger.info(
+      {
+        requestId: request.id,
+        orgId: (request as { user?: { orgId?: string | null } }).user?.orgId ?? undefined,
+        method: request.method,
+        route: request.routeOptions?.url ?? 'unmatched',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request completed',
+    );
+    done();
+  });
+  // Liveness answers from Fastify directly: it must answer even when the app is busy, and load balancers call it most.
+  fastify.get('/health/live', (_request, reply) => {
+    void reply.send({ status: 'ok' });
+  });
+
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemFilter());
+  app.enableShutdownHooks();
+  setupOpenApi(app);
+}
+
+function setupOpenApi(app: INestApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('Tenantry API')
+    .setDescription(
+      'Multi-tenant SaaS backend. Errors are RFC 9457 problem documents (application/problem+json); every response ' +
+        'carries x-request-id; lists answer {data, meta: {page, limit, total}}.',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .addSecurityRequirements('bearer')
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}

@@ -1,0 +1,82 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { AppConfig, Config, PinoNestLogger, configureHttpApp, createFastifyAdapter, createRootLogger, parseConfig } from '@tenantry/core';
+import { AppModule } from '../../apps/api/src/app.module';
+
+export interface HttpResponse<T = any> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  token?: string;
+  body?: unknown;
+  /** Sent as-is (not JSON-encoded); for malformed or oversized bodies. */
+  rawBody?: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export type ConfigOverrides = Partial<Omit<Config, 'rateLimit'>> & { rateLimit?: Partial<Config['rateLimit']> };
+
+/** The API booted in-process on the run's real database and Redis; requests go through Fastify's inject. */
+export class TestApp {
+  private constructor(readonly app: NestFastifyApplication) {}
+
+  static async boot(overrides: ConfigOverrides = {}): Promise<TestApp> {
+    const base = parseConfig(process.env);
+    const config: Config = { ...base, ...overrides, rateLimit: { ...base.rateLimit, ...overrides.rateLimit } };
+    const logger = createRootLogger('test', process.env.LOG_LEVEL);
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .overrideProvider(AppConfig)
+      .useValue(config)
+      .compile();
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(logger), {
+      rawBody: true,
+      logger: new PinoNestLogger(logger),
+    });
+    configureHttpApp(app, logger);
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    return new TestApp(app);
+  }
+
+  async request<T = any>(method: string, url: string, options: RequestOptions = {}): Promise<HttpResponse<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let payload: string | Buffer | undefined;
+    if (options.rawBody !== undefined) {
+      payload = options.rawBody;
+      headers['content-type'] ??= 'application/json';
+    } else if (options.body !== undefined) {
+      payload = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await this.app.inject({ method: method as 'GET', url, headers, payload });
+    let body: unknown = undefined;
+    try {
+      body = response.body ? JSON.parse(response.body) : undefined;
+    } catch {
+      body = undefined;
+    }
+    return { status: response.statusCode, headers: response.headers, body: body as T, text: response.body };
+  }
+
+  get<T = any>(url: string, token?: string) {
+    return this.request<T>('GET', url, { token });
+  }
+  post<T = any>(url: string, body: unknown, token?: string) {
+    return this.request<T>('POST', url, { body, token });
+  }
+  patch<T = any>(url: string, body: unknown, token?: string) {
+    return this.request<T>('PATCH', url, { body, token });
+  }
+  delete<T = any>(url: string, token?: string) {
+    return this.request<T>('DELETE', url, { token });
+  }
+
+  close(): Promise<void> {
+    return this.app.close();
+  }
+}
