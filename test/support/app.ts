@@ -16,6 +16,8 @@ export interface RequestOptions {
   /** Sent as-is (not JSON-encoded); for malformed or oversized bodies. */
   rawBody?: string | Buffer;
   headers?: Record<string, string>;
+  /** The client address Fastify sees (default 127.0.0.1). */
+  remoteAddress?: string;
 }
 
 export type ConfigOverrides = Partial<Omit<Config, 'rateLimit'>> & { rateLimit?: Partial<Config['rateLimit']> };
@@ -53,14 +55,14 @@ export class TestApp {
       payload = JSON.stringify(options.body);
       headers['content-type'] ??= 'application/json';
     }
-    const response = await this.app.inject({ method: method as 'GET', url, headers, payload });
+    const response = await this.app.inject({ method: method as 'GET', url, headers, payload, remoteAddress: options.remoteAddress });
     let body: unknown = undefined;
     try {
       body = response.body ? JSON.parse(response.body) : undefined;
     } catch {
       body = undefined;
     }
-    return { status: response.statusCode, headers: response.headers, body: body as T, text: response.body };
+    return { status: response.statusCode, headers: response.headers as HttpResponse["headers"], body: body as T, text: response.body };
   }
 
   get<T = any>(url: string, token?: string) {

@@ -51,10 +51,22 @@ export class ProblemFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const request = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
-    const problem = this.toProblem(exception, request);
     if (reply.sent) return;
+    const healthReport = this.healthReport(exception);
+    if (healthReport) {
+      void reply.status(503).send(healthReport);
+      return;
+    }
+    const problem = this.toProblem(exception, request);
     if (problem.status === 429) this.setRetryAfter(reply);
     void reply.status(problem.status).header('content-type', 'application/problem+json; charset=utf-8').send(problem);
+  }
+
+  /** Terminus answers 503 with its report, which names the failing dependency: SREs and probes read it as is. */
+  private healthReport(exception: unknown): object | null {
+    if (!(exception instanceof HttpException) || exception.getStatus() !== 503) return null;
+    const response = exception.getResponse();
+    return typeof response === 'object' && response !== null && 'details' in response && 'error' in response ? response : null;
   }
 
   private unparsableBody(base: { instance: string; requestId: string }): ProblemDocument {

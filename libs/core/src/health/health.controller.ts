@@ -1,13 +1,13 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../security/public.decorator';
+import { SkipAllThrottles } from '../throttling/throttling';
 import { RedisHealthIndicator } from './redis.health';
 
 @ApiTags('health')
 @Public()
-@SkipThrottle()
+@SkipAllThrottles()
 @Controller('health')
 export class HealthController {
   constructor(

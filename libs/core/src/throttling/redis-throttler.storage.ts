@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { RedisService } from '../redis/redis.service';
 
@@ -30,11 +30,25 @@ return {hits, ttl, 0, 0}
 
 @Injectable()
 export class RedisThrottlerStorage implements ThrottlerStorage {
+  private readonly logger = new Logger(RedisThrottlerStorage.name);
+
   constructor(private readonly redis: RedisService) {
     this.redis.client.defineCommand('tenantryThrottle', { numberOfKeys: 2, lua: SCRIPT });
   }
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+    try {
+      return await this.count(key, ttl, limit, blockDuration, throttlerName);
+    } catch (error) {
+      // Redis is down. Login limits guard against password guessing: they fail closed (503). The per-user API limit
+      // guards capacity: it fails open, so that an outage of the counter does not become an outage of the API.
+      if (throttlerName.startsWith('login')) throw new ServiceUnavailableException('Login is unavailable for a moment; try again');
+      this.logger.warn({ err: error, throttler: throttlerName }, 'rate limit not counted: Redis unavailable');
+      return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
+    }
+  }
+
+  private async count(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const hitsKey = this.redis.key('throttle', throttlerName, key);
     const client = this.redis.client as unknown as {
       tenantryThrottle(hits: string, block: string, ttl: number, limit: number, block_ms: number): Promise<number[]>;

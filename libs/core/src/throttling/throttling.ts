@@ -1,10 +1,14 @@
 import { ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
+import { SkipThrottle, ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import { Config } from '../config/config';
 
 const LOGIN_ROUTE = 'tenantry:login-route';
 /** Puts a route under the login limits (per IP and per e-mail) instead of the per-user API limit. */
 export const LoginRateLimited = () => SetMetadata(LOGIN_ROUTE, true);
+
+export const THROTTLER_NAMES = ['api', 'login-ip', 'login-email'] as const;
+/** Exempts a route from every named limit (health checks: they must answer whatever the load). */
+export const SkipAllThrottles = () => SkipThrottle(Object.fromEntries(THROTTLER_NAMES.map((name) => [name, true])));
 
 const isLoginRoute = (context: ExecutionContext): boolean => Reflect.getMetadata(LOGIN_ROUTE, context.getHandler()) === true;
 

@@ -1,0 +1,93 @@
+import { TestApp } from './support/app';
+import { loginSuperadmin } from './support/factories';
+
+describe('HTTP conventions, health and docs', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await TestApp.boot();
+  });
+  afterAll(() => t.close());
+
+  it('generates an x-request-id, and echoes a well-formed one', async () => {
+    const generated = await t.get('/health/live');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const echoed = await t.request('GET', '/v1/nowhere', { headers: { 'x-request-id': 'trace-abc.123' } });
+    expect(echoed.headers['x-request-id']).toBe('trace-abc.123');
+    expect(echoed.body.requestId).toBe('trace-abc.123');
+    const refused = await t.request('GET', '/health/live', { headers: { 'x-request-id': 'bad id with spaces <script>' } });
+    expect(refused.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers unknown routes with a 404 problem document', async () => {
+    const response = await t.get('/v1/nowhere');
+    expect(response.status).toBe(404);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.body).toEqual({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: 'No route GET /v1/nowhere',
+      instance: '/v1/nowhere',
+      requestId: response.headers['x-request-id'],
+    });
+  });
+
+  it('reports liveness and readiness', async () => {
+    expect(await t.get('/health/live')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    const ready = await t.get('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.details).toMatchObject({ postgres: { status: 'up' }, redis: { status: 'up' } });
+  });
+
+  it('serves the OpenAPI document with bearer auth and the contract routes', async () => {
+    const response = await t.get('/docs-json');
+    expect(response.status).toBe(200);
+    expect(response.body.openapi).toMatch(/^3\./);
+    expect(Object.keys(response.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/auth/login', '/v1/auth/me', '/v1/organizations', '/v1/organizations/current', '/v1/organizations/{id}', '/health/ready']),
+    );
+    expect(response.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(response.body.components.schemas.CreateOrganizationDto.required).toEqual(expect.arrayContaining(['name', 'slug', 'admin']));
+    expect((await t.get('/docs')).status).toBe(200);
+  });
+
+  it('answers 400 for pagination outside its bounds', async () => {
+    const token = await loginSuperadmin(t);
+    const response = await t.get('/v1/organizations?limit=101&page=0', token);
+    expect(response.status).toBe(400);
+    expect(response.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['limit', 'page']);
+  });
+});
+
+describe('readiness when Redis is down', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await TestApp.boot({ redisUrl: 'redis://127.0.0.1:1' });
+  });
+  afterAll(() => t.close());
+
+  it('answers 503 naming redis, while liveness stays 200', async () => {
+    const ready = await t.get('/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error).toHaveProperty('redis');
+    expect(ready.body.error).not.toHaveProperty('postgres');
+    expect((await t.get('/health/live')).status).toBe(200);
+  });
+});
+
+describe('rate limits when Redis is down', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await TestApp.boot({ redisUrl: 'redis://127.0.0.1:1' });
+  });
+  afterAll(() => t.close());
+
+  it('refuses logins with 503 rather than letting password guesses through uncounted', async () => {
+    const response = await t.post('/v1/auth/login', { email: 'root@platform.test', password: 'whatever-password' });
+    expect(response.status).toBe(503);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+});
