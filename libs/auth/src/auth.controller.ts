@@ -1,8 +1,16 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { LoginRateLimited, Public } from '@tenantry/core';
 import { AuthService } from './auth.service';
-import { LoginDto, MeDto, TokenPairDto } from './dto/login.dto';
+import { LoginDto, MeDto, RefreshTokenDto, TokenPairDto } from './dto/login.dto';
 
 @ApiTags('auth')
 @Controller('v1/auth')
@@ -19,6 +27,25 @@ export class AuthController {
   @ApiTooManyRequestsResponse({ description: 'Per IP and per e-mail limits; see Retry-After' })
   login(@Body() body: LoginDto): Promise<TokenPairDto> {
     return this.auth.login(body);
+  }
+
+  @Post('refresh')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Spend a refresh token for a new pair; presenting a spent one again revokes its whole family' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiUnauthorizedResponse({ description: 'Unknown, malformed, spent, revoked or expired token, or the user can no longer log in' })
+  refresh(@Body() body: RefreshTokenDto): Promise<TokenPairDto> {
+    return this.auth.refresh(body);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "Revoke the caller's refresh token (and its family); another's token is left alone" })
+  @ApiNoContentResponse()
+  logout(@Body() body: RefreshTokenDto): Promise<void> {
+    return this.auth.logout(body);
   }
 
   @Get('me')

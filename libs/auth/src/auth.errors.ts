@@ -3,6 +3,7 @@ import { DomainError, ProblemShape, assertNever } from '@tenantry/core';
 export enum AuthErrorCode {
   InvalidCredentials = 'invalid_credentials',
   InvalidToken = 'invalid_token',
+  InvalidRefreshToken = 'invalid_refresh_token',
   Forbidden = 'forbidden',
 }
 
@@ -16,10 +17,16 @@ export class AuthError extends DomainError<AuthErrorCode> {
     return new AuthError(AuthErrorCode.InvalidToken, 'The access token is missing, invalid, expired or revoked');
   }
 
+  /** One message for every refusal (unknown, malformed, spent, revoked, expired, subject changed): it tells a thief nothing. */
+  static invalidRefreshToken(): AuthError {
+    return new AuthError(AuthErrorCode.InvalidRefreshToken, 'The refresh token is invalid, expired or revoked; log in again');
+  }
+
   problem(): ProblemShape {
     switch (this.code) {
       case AuthErrorCode.InvalidCredentials:
       case AuthErrorCode.InvalidToken:
+      case AuthErrorCode.InvalidRefreshToken:
         return { status: 401, title: 'Unauthorized' };
       case AuthErrorCode.Forbidden:
         return { status: 403, title: 'Forbidden' };

@@ -8,6 +8,7 @@ import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard, RolesGuard } from './guards';
 import { JwtStrategy } from './jwt.strategy';
+import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { TokenService } from './token.service';
 
 @Module({
@@ -25,7 +26,7 @@ import { TokenService } from './token.service';
     UsersModule,
   ],
   controllers: [AuthController],
-  providers: [AuthService, TokenService, JwtStrategy, JwtAuthGuard, RolesGuard],
+  providers: [AuthService, TokenService, RefreshTokensRepository, JwtStrategy, JwtAuthGuard, RolesGuard],
   exports: [AuthService, TokenService, JwtAuthGuard, RolesGuard],
 })
 export class AuthModule {}

@@ -1,14 +1,16 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { PasswordHasher, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
 import { OrganizationDirectory, OrganizationsService, PlatformAdminsRepository } from '@tenantry/tenancy';
 import { UsersRepository } from '@tenantry/users';
 import { AuthError } from './auth.errors';
-import { LoginDto, MeDto } from './dto/login.dto';
+import { LoginDto, MeDto, RefreshTokenDto } from './dto/login.dto';
 import { AccessTokenClaims, Principal } from './principal';
-import { TokenPair, TokenService } from './token.service';
+import { CurrentSubjectLoader, TokenPair, TokenService } from './token.service';
 
 @Injectable()
 export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+
   constructor(
     private readonly uow: UnitOfWork,
     private readonly context: TenantContext,
@@ -37,6 +39,33 @@ export class AuthService {
     if (!org || !user || !valid || org.status !== 'active' || user.status !== 'active') throw AuthError.invalidCredentials();
     return this.tokens.issue({ id: user.id, orgId: org.id, role: user.role, tokenVersion: user.tokenVersion });
   }
+
+  /** Rotates a refresh token. Every refusal is the same 401, whatever the reason (logged for reuse). */
+  async refresh(input: RefreshTokenDto): Promise<TokenPair> {
+    const result = await this.tokens.rotate(input.refreshToken, this.currentSubject);
+    if ('refused' in result) throw AuthError.invalidRefreshToken();
+    return result.pair;
+  }
+
+  /** Revokes the caller's own refresh token family; someone else's token is left alone, with the same answer. */
+  async logout(input: RefreshTokenDto): Promise<void> {
+    const actor = this.context.actor;
+    if (!actor.id) throw AuthError.invalidToken();
+    const revoked = await this.tokens.revoke(input.refreshToken, { id: actor.id, orgId: this.context.orgId });
+    this.logger.log({ event: 'auth.logout', actorId: actor.id, revoked });
+  }
+
+  /** Who a refresh token family belongs to as of now: an inactive user or organization gets no new tokens. */
+  private readonly currentSubject: CurrentSubjectLoader = async (scope, subjectId) => {
+    if (scope.kind === 'platform') {
+      const admin = await this.platformAdmins.findById(subjectId);
+      if (!admin || admin.status !== 'active') return null;
+      return { id: admin.id, orgId: null, role: 'superadmin', tokenVersion: admin.tokenVersion };
+    }
+    const state = await this.users.findTokenState(scope.orgId, subjectId);
+    if (!state || state.status !== 'active' || state.orgStatus !== 'active') return null;
+    return { id: subjectId, orgId: scope.orgId, role: state.role, tokenVersion: state.tokenVersion };
+  };
 
   /**
    * Called for every authenticated request with the verified claims. The user's and organization's current state

@@ -27,7 +27,7 @@ export class LoginDto {
 
 export class TokenPairDto {
   @ApiProperty() accessToken: string;
-  @ApiPropertyOptional({ description: 'Opaque; rotate it with POST /v1/auth/refresh' }) refreshToken?: string;
+  @ApiProperty({ description: 'Opaque; rotate it with POST /v1/auth/refresh', example: 'rt_platform_…' }) refreshToken: string;
   @ApiProperty({ enum: ['Bearer'] }) tokenType: 'Bearer';
   @ApiProperty({ description: 'Seconds until the access token expires' }) expiresIn: number;
 }
@@ -44,4 +44,11 @@ export class MeDto {
   @ApiProperty() name: string;
   @ApiProperty({ enum: ['superadmin', 'admin', 'member', 'viewer'] }) role: string;
   @ApiProperty({ type: MeOrganizationDto, nullable: true }) organization: MeOrganizationDto | null;
+}
+
+export class RefreshTokenDto {
+  @ApiProperty({ description: 'The refresh token of the latest pair', writeOnly: true })
+  @IsString()
+  @MaxLength(512)
+  refreshToken: string;
 }

@@ -1,4 +1,5 @@
 import { Foundation1732550000000 } from './1732550000000-foundation';
+import { RefreshTokens1732560000000 } from './1732560000000-refresh-tokens';
 
 /** Every migration, in order. Listed explicitly so that the compiled app, the CLI and the tests run the same set. */
-export const MIGRATIONS = [Foundation1732550000000];
+export const MIGRATIONS = [Foundation1732550000000, RefreshTokens1732560000000];
