@@ -20,16 +20,24 @@ export interface RequestOptions {
   remoteAddress?: string;
 }
 
+/** Log lines an app wrote, parsed, for tests that assert what an operator would read. */
+export class LogCapture {
+  readonly lines: Array<Record<string, unknown>> = [];
+  write(chunk: string): void {
+    for (const line of chunk.split('\n').filter(Boolean)) this.lines.push(JSON.parse(line));
+  }
+}
+
 export type ConfigOverrides = Partial<Omit<Config, 'rateLimit'>> & { rateLimit?: Partial<Config['rateLimit']> };
 
 /** The API booted in-process on the run's real database and Redis; requests go through Fastify's inject. */
 export class TestApp {
   private constructor(readonly app: NestFastifyApplication) {}
 
-  static async boot(overrides: ConfigOverrides = {}): Promise<TestApp> {
+  static async boot(overrides: ConfigOverrides = {}, logs?: LogCapture): Promise<TestApp> {
     const base = parseConfig(process.env);
     const config: Config = { ...base, ...overrides, rateLimit: { ...base.rateLimit, ...overrides.rateLimit } };
-    const logger = createRootLogger('test', process.env.LOG_LEVEL);
+    const logger = logs ? createRootLogger('test', 'info', logs) : createRootLogger('test', process.env.LOG_LEVEL);
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
       .overrideProvider(AppConfig)
       .useValue(config)

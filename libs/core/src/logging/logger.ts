@@ -28,8 +28,12 @@ const REDACT = [
  * The process's one pino instance. Every line written inside a request or a job carries its requestId and orgId,
  * read from the tenant context, so a person can follow one request through the logs.
  */
-export function createRootLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+export function createRootLogger(
+  service: string,
+  level = process.env.LOG_LEVEL ?? 'info',
+  destination?: pino.DestinationStream,
+): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -40,7 +44,8 @@ export function createRootLogger(service: string, level = process.env.LOG_LEVEL 
       const orgId = cls.get('orgId') as string | null | undefined;
       return { requestId: cls.getId(), ...(orgId ? { orgId } : {}) };
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Nest's LoggerService over the same pino instance, so framework and application lines share one format. */
