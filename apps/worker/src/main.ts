@@ -12,9 +12,9 @@ async function main(): Promise<void> {
   const logger = createRootLogger('worker');
   const app = await NestFactory.createApplicationContext(WorkerModule, { logger: new PinoNestLogger(logger), bufferLogs: true });
   const config = app.get(AppConfig);
-  const health = app.get(HealthCheckService);
-  const db = app.get(TypeOrmHealthIndicator);
-  const redis = app.get(RedisHealthIndicator);
+  const health = await app.resolve(HealthCheckService);
+  const db = await app.resolve(TypeOrmHealthIndicator);
+  const redis = await app.resolve(RedisHealthIndicator);
 
   const server = createServer((req, res) => {
     const respond = (status: number, body: unknown) => {
