@@ -42,7 +42,7 @@ export class TestApp {
       .overrideProvider(AppConfig)
       .useValue(config)
       .compile();
-    const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(logger), {
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(logger, config), {
       rawBody: true,
       logger: new PinoNestLogger(logger),
     });

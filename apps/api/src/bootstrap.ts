@@ -1,11 +1,11 @@
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AppConfig, PinoNestLogger, configureHttpApp, createFastifyAdapter, createRootLogger, loadConfigOrExit } from '@tenantry/core';
+import { Config, PinoNestLogger, configureHttpApp, createFastifyAdapter, createRootLogger, loadConfigOrExit } from '@tenantry/core';
 import { AppModule } from './app.module';
 
-export async function createApiApp(): Promise<NestFastifyApplication> {
-  const logger = createRootLogger('api');
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(logger), {
+export async function createApiApp(config: Config): Promise<NestFastifyApplication> {
+  const logger = createRootLogger('api', config.logLevel);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(logger, config), {
     rawBody: true,
     bufferLogs: true,
     logger: new PinoNestLogger(logger),
@@ -15,8 +15,7 @@ export async function createApiApp(): Promise<NestFastifyApplication> {
 }
 
 export async function startApi(): Promise<void> {
-  loadConfigOrExit();
-  const app = await createApiApp();
-  const config = app.get(AppConfig);
+  const config = loadConfigOrExit();
+  const app = await createApiApp(config);
   await app.listen(config.port, config.host);
 }

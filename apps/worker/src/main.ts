@@ -8,8 +8,8 @@ import { WorkerModule } from './worker.module';
 
 /** A Nest application context (no HTTP router) plus a bare health endpoint for the orchestrator. */
 async function main(): Promise<void> {
-  loadConfigOrExit();
-  const logger = createRootLogger('worker');
+  const startup = loadConfigOrExit();
+  const logger = createRootLogger('worker', startup.logLevel);
   const app = await NestFactory.createApplicationContext(WorkerModule, { logger: new PinoNestLogger(logger), bufferLogs: true });
   const config = app.get(AppConfig);
   const health = await app.resolve(HealthCheckService);

@@ -8,6 +8,7 @@ export interface Config {
   nodeEnv: string;
   port: number;
   host: string;
+  trustProxy: boolean;
   logLevel: string;
   databaseUrl: string;
   databaseOwnerUrl: string;
@@ -117,6 +118,7 @@ export function parseConfig(env: Env): Config {
     nodeEnv: r.string('NODE_ENV', 'development'),
     port: r.int('PORT', 3000, 0, 65535),
     host: r.string('HOST', '0.0.0.0'),
+    trustProxy: r.oneOf('TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     databaseOwnerUrl: r.url('DATABASE_OWNER_URL', ['postgres:', 'postgresql:']),

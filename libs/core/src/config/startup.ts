@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
-import { ConfigError, parseConfig } from './config';
+import { Config, ConfigError, parseConfig } from './config';
 
 /** A start-up failure an operator can fix: printed as its message, without a stack trace. */
 export class StartupError extends Error {}
 
 /** Loads .env (if any) and validates the configuration before anything else, so a bad value ends in one clear line. */
-export function loadConfigOrExit(): void {
+export function loadConfigOrExit(): Config {
   if (existsSync('.env')) process.loadEnvFile('.env');
   try {
-    parseConfig(process.env);
+    return parseConfig(process.env);
   } catch (error) {
     exitWith(error);
   }

@@ -17,14 +17,14 @@ export function requestIdFor(req: IncomingMessage): string {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : crypto.randomUUID();
 }
 
-export function createFastifyAdapter(logger: Logger): FastifyAdapter {
+export function createFastifyAdapter(logger: Logger, options: { trustProxy: boolean }): FastifyAdapter {
   return new FastifyAdapter({
     loggerInstance: logger,
     // One access-log line per request comes from our onResponse hook, with the tenant in it.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: requestIdFor,
-    trustProxy: process.env.TRUST_PROXY === 'true',
+    trustProxy: options.trustProxy,
   });
 }
 
