@@ -8,7 +8,7 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { LoginRateLimited, Public } from '@tenantry/core';
+import { Idempotent, LoginRateLimited, Public } from '@tenantry/core';
 import { AuthService } from './auth.service';
 import { LoginDto, MeDto, RefreshTokenDto, TokenPairDto } from './dto/login.dto';
 
@@ -29,6 +29,8 @@ export class AuthController {
     return this.auth.login(body);
   }
 
+  // Login and refresh are not @Idempotent(): replaying their answer would mean keeping a usable refresh token in
+  // Redis in plain text, where the database keeps only hashes. A lost answer is recovered by logging in again.
   @Post('refresh')
   @Public()
   @HttpCode(200)
@@ -41,6 +43,7 @@ export class AuthController {
 
   @Post('logout')
   @HttpCode(204)
+  @Idempotent()
   @ApiBearerAuth()
   @ApiOperation({ summary: "Revoke the caller's refresh token (and its family); another's token is left alone" })
   @ApiNoContentResponse()

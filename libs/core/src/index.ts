@@ -23,3 +23,7 @@ export * from './security/roles.decorator';
 export * from './http/uuid.pipe';
 export * from './throttling/throttling';
 export * from './config/startup';
+export * from './idempotency/canonical-json';
+export * from './idempotency/idempotency.errors';
+export * from './idempotency/idempotency.interceptor';
+export * from './idempotency/idempotent.decorator';

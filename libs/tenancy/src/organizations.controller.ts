@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { PageQueryDto, Roles, UuidPipe, toPage } from '@tenantry/core';
+import { Idempotent, PageQueryDto, Roles, UuidPipe, toPage } from '@tenantry/core';
 import { CreateOrganizationDto, OrganizationDto, OrganizationPageDto, UpdateOrganizationDto } from './dto/organization.dto';
 import { OrganizationsService } from './organizations.service';
 
@@ -12,6 +12,7 @@ export class OrganizationsController {
 
   @Post()
   @Roles('superadmin')
+  @Idempotent()
   @ApiOperation({ summary: 'Create an organization with its first admin (superadmin)' })
   @ApiCreatedResponse({ type: OrganizationDto })
   async create(@Body() body: CreateOrganizationDto): Promise<OrganizationDto> {
