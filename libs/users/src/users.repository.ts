@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { OrgId, OrgRole, UnitOfWork } from '@tenantry/core';
 import { Repository } from 'typeorm';
-import { User } from './user.entity';
+import { UserSortField } from './dto/list-users-query.dto';
+import { User, UserStatus } from './user.entity';
 
 export interface TokenState {
   status: string;
@@ -10,9 +11,25 @@ export interface TokenState {
   orgStatus: string;
 }
 
+export interface UserFilter {
+  role?: OrgRole;
+  status?: UserStatus;
+  /** Substring of the e-mail or name, matched case-insensitively and literally (`%` and `_` are not wildcards). */
+  q?: string;
+  sort: { field: UserSortField; direction: 'ASC' | 'DESC' };
+  offset: number;
+  limit: number;
+}
+
+const SORT_COLUMNS: Record<UserSortField, string> = { createdAt: 'user.createdAt', email: 'user.email', name: 'user.name' };
+
+/** `\`, `%` and `_` taken literally in a LIKE pattern whose escape character is `\`. */
+export const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (char) => `\\${char}`);
+
 /**
  * Tenant-bound access to users. It works on the current unit of work's transaction: RLS scopes every query to the
  * bound organization, and the `orgId` parameters keep the intent visible (and typed) at the call sites.
+ * Writes go through the entity path (`save`), so entity subscribers (audit) see every row.
  */
 @Injectable()
 export class UsersRepository {
@@ -26,6 +43,54 @@ export class UsersRepository {
     return this.repo.findOne({ where: { orgId, id } });
   }
 
+  /** The row, locked until the transaction ends: what a read-modify-write of a user starts with. */
+  findByIdForUpdate(orgId: OrgId, id: string): Promise<User | null> {
+    return this.repo
+      .createQueryBuilder('user')
+      .where('user.orgId = :orgId and user.id = :id', { orgId, id })
+      .setLock('pessimistic_write')
+      .getOne();
+  }
+
+  /**
+   * Locks the organization's active admins (in id order, so that concurrent callers cannot deadlock) and returns their
+   * ids. Two transactions that could each remove an admin serialize here; the second one sees the first one's result.
+   */
+  async lockActiveAdmins(orgId: OrgId): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.uow.manager.query(
+      `select id from users where org_id = $1 and role = 'admin' and status = 'active' order by id for update`,
+      [orgId],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async list(orgId: OrgId, filter: UserFilter): Promise<[User[], number]> {
+    const query = this.repo.createQueryBuilder('user').where('user.orgId = :orgId', { orgId });
+    if (filter.role) query.andWhere('user.role = :role', { role: filter.role });
+    if (filter.status) query.andWhere('user.status = :status', { status: filter.status });
+    if (filter.q) {
+      query.andWhere(`(user.email ilike :pattern escape '\\' or user.name ilike :pattern escape '\\')`, {
+        pattern: `%${escapeLike(filter.q)}%`,
+      });
+    }
+    return query
+      .orderBy(SORT_COLUMNS[filter.sort.field], filter.sort.direction)
+      .addOrderBy('user.id', filter.sort.direction)
+      .offset(filter.offset)
+      .limit(filter.limit)
+      .getManyAndCount();
+  }
+
+  /** Which of `emails` (lower-cased) already belong to a user of the organization, in one query. */
+  async existingEmails(orgId: OrgId, lowerCasedEmails: string[]): Promise<Set<string>> {
+    if (lowerCasedEmails.length === 0) return new Set();
+    const rows: Array<{ email: string }> = await this.uow.manager.query(
+      `select lower(email) as email from users where org_id = $1 and lower(email) = any($2::text[])`,
+      [orgId, lowerCasedEmails],
+    );
+    return new Set(rows.map((row) => row.email));
+  }
+
   /** The only query that loads a password hash: login and password changes need it, nothing else does. */
   findWithPasswordByEmail(orgId: OrgId, email: string): Promise<User | null> {
     return this.repo
@@ -33,6 +98,15 @@ export class UsersRepository {
       .addSelect('user.passwordHash')
       .where('user.orgId = :orgId and lower(user.email) = lower(:email)', { orgId, email })
       .getOne();
+  }
+
+  async passwordHashOf(orgId: OrgId, id: string): Promise<string | null> {
+    const user = await this.repo
+      .createQueryBuilder('user')
+      .select(['user.id', 'user.passwordHash'])
+      .where('user.orgId = :orgId and user.id = :id', { orgId, id })
+      .getOne();
+    return user?.passwordHash ?? null;
   }
 
   /** What the token check needs on every request: the user's and the organization's state, in one query. */
@@ -50,7 +124,26 @@ export class UsersRepository {
   async insert(orgId: OrgId, data: Pick<User, 'email' | 'name' | 'role'> & Partial<User>): Promise<User> {
     const user = this.repo.create({ ...data, orgId });
     const saved = await this.repo.save(user);
-    delete (saved as Partial<User>).passwordHash;
-    return saved;
+    return withoutPasswordHash(saved);
   }
+
+  /** Many new users in multi-row INSERTs of `chunk` rows each; ids and timestamps are filled in on the returned rows. */
+  async insertMany(orgId: OrgId, rows: Array<Pick<User, 'email' | 'name' | 'role'> & Partial<User>>, chunk = 200): Promise<User[]> {
+    if (rows.length === 0) return [];
+    const users = rows.map((data) => this.repo.create({ ...data, orgId }));
+    const saved = await this.repo.save(users, { chunk });
+    return saved.map(withoutPasswordHash);
+  }
+
+  /** Saves a loaded (and changed) user. */
+  async update(orgId: OrgId, user: User): Promise<User> {
+    if (user.orgId !== orgId) throw new Error('A user is saved only within its own organization');
+    const saved = await this.repo.save(user);
+    return withoutPasswordHash(saved);
+  }
+}
+
+function withoutPasswordHash(user: User): User {
+  delete (user as Partial<User>).passwordHash;
+  return user;
 }

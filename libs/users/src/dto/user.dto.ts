@@ -28,3 +28,8 @@ export class UserDto {
     };
   }
 }
+
+export class UserPageDto {
+  @ApiProperty({ type: [UserDto] }) data: UserDto[];
+  @ApiProperty({ example: { page: 1, limit: 20, total: 1 } }) meta: { page: number; limit: number; total: number };
+}
