@@ -29,3 +29,50 @@ export async function createOrganization(t: TestApp, superToken: string, overrid
   const token = await login(t, { organization: slug, email: admin.email, password: admin.password });
   return { id: response.body.id, slug, name: response.body.name, admin: { email: admin.email, password: admin.password, token } };
 }
+
+export type TestOrgRole = 'admin' | 'member' | 'viewer';
+
+export interface TestUser {
+  id: string;
+  email: string;
+  name: string;
+  role: TestOrgRole;
+  /** Set when the user was created with a password (and is therefore active and can log in). */
+  password?: string;
+}
+
+/** Creates a user through POST /v1/users as `adminToken`; with `password: true` a generated one is set. */
+export async function createUser(
+  t: TestApp,
+  adminToken: string,
+  overrides: { role?: TestOrgRole; email?: string; name?: string; password?: string | boolean } = {},
+): Promise<TestUser> {
+  const suffix = randomBytes(4).toString('hex');
+  const password = overrides.password === true ? `User-Password-${suffix}!` : overrides.password || undefined;
+  const body = {
+    email: overrides.email ?? `user-${suffix}@users.test`,
+    name: overrides.name ?? `User ${suffix}`,
+    role: overrides.role ?? 'member',
+    ...(password ? { password } : {}),
+  };
+  const response = await t.post('/v1/users', body, adminToken);
+  if (response.status !== 201) throw new Error(`create user failed: ${response.status} ${response.text}`);
+  return { id: response.body.id, email: body.email, name: body.name, role: body.role, password };
+}
+
+/** Logs a user of `org` in and returns their access token. */
+export function loginAs(t: TestApp, org: { slug: string }, user: { email: string; password?: string }): Promise<string> {
+  if (!user.password) throw new Error(`${user.email} has no password to log in with`);
+  return login(t, { organization: org.slug, email: user.email, password: user.password });
+}
+
+/** A user with a password, created by the organization's admin and logged in. */
+export async function createUserWithToken(
+  t: TestApp,
+  org: TestOrganization,
+  role: TestOrgRole,
+): Promise<TestUser & { password: string; token: string }> {
+  const user = await createUser(t, org.admin.token, { role, password: true });
+  const token = await loginAs(t, org, user);
+  return { ...user, password: user.password!, token };
+}
