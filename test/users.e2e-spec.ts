@@ -275,14 +275,18 @@ describe('users', () => {
   });
 
   describe('deactivation', () => {
-    it("refuses the user's access token at once, and their logins", async () => {
+    it("refuses the user's access and refresh tokens at once, and their logins", async () => {
       const user = await createUserWithToken(t, a, 'viewer');
+      const pair = await t.post('/v1/auth/login', { organization: a.slug, email: user.email, password: user.password });
+      expect(pair.body.refreshToken).toEqual(expect.any(String));
       expect((await t.get('/v1/users', user.token)).status).toBe(200);
       const before = await snapshot(user.id);
 
       expect((await t.delete(`/v1/users/${user.id}`, a.admin.token)).status).toBe(204);
 
       expectProblem(await t.get('/v1/users', user.token), 401);
+      expectProblem(await t.get('/v1/users', pair.body.accessToken), 401);
+      expectProblem(await t.post('/v1/auth/refresh', { refreshToken: pair.body.refreshToken }), 401);
       expectProblem(await t.get('/v1/auth/me', user.token), 401);
       await expect(loginAs(t, a, user)).rejects.toThrow(/401/);
       const after = await snapshot(user.id);
@@ -617,6 +621,14 @@ describe('users', () => {
       expect(me.body).toMatchObject({ email, status: 'active' });
       expect((await t.get(`/v1/users/${response.body.results[1].id}`, a.admin.token)).body.status).toBe('pending');
     });
+  });
+
+  it('documents every users route in the OpenAPI document, with no password hash in any schema', async () => {
+    const docs = await t.get('/docs-json');
+    expect(docs.status).toBe(200);
+    expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/v1/users', '/v1/users/bulk', '/v1/users/{id}']));
+    expect(Object.keys(docs.body.paths['/v1/users/{id}']).sort()).toEqual(['delete', 'get', 'patch']);
+    expect(JSON.stringify(docs.body.components.schemas)).not.toMatch(/passwordHash|password_hash/);
   });
 
   describe('password hashes', () => {
