@@ -164,6 +164,37 @@ describe('Idempotency-Key', () => {
     expect((await t.post('/v1/organizations', body, superToken)).status).toBe(409);
   });
 
+  it("creates one user for a retried and for 20 concurrent POST /v1/users with one key, in the admin's organization", async () => {
+    const countUsers = async (email: string): Promise<number> => {
+      const owner = await connect('owner');
+      try {
+        const { rows } = await owner.query('select count(*)::int as n from users where org_id = $1 and lower(email) = lower($2)', [a.id, email]);
+        return rows[0].n;
+      } finally {
+        await owner.end();
+      }
+    };
+    const single = { email: `once-${randomUUID()}@${a.slug}.test`, name: 'Once', role: 'member', password: 'Member-Password-123!' };
+    const key = randomUUID();
+    const first = await postWithKey('/v1/users', single, a.admin.token, key);
+    const retry = await postWithKey('/v1/users', single, a.admin.token, key);
+    expect([first.status, retry.status]).toEqual([201, 201]);
+    expect(retry.body.id).toBe(first.body.id);
+    expect(await countUsers(single.email)).toBe(1);
+
+    const burst = { ...single, email: `burst-${randomUUID()}@${a.slug}.test` };
+    const burstKey = randomUUID();
+    const responses = await Promise.all(Array.from({ length: 20 }, () => postWithKey('/v1/users', burst, a.admin.token, burstKey)));
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(201));
+    expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
+    expect(await countUsers(burst.email)).toBe(1);
+
+    // The same key in organization B is B's own: it creates B's user.
+    const inB = await postWithKey('/v1/users', { ...burst, email: `burst@${b.slug}.test` }, b.admin.token, burstKey);
+    expect(inB.status).toBe(201);
+    expect(inB.headers['idempotency-replayed']).toBeUndefined();
+  });
+
   it('is checked after authentication: a caller without a token gets 401, not a replay', async () => {
     const key = randomUUID();
     const body = newOrganization();

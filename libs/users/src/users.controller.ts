@@ -11,7 +11,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Roles, UuidPipe, toPage } from '@tenantry/core';
+import { Idempotent, Roles, UuidPipe, toPage } from '@tenantry/core';
 import { BulkCreateUsersDto, BulkCreateUsersResultDto } from './dto/bulk-create-users.dto';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
@@ -40,6 +40,7 @@ export class UsersController {
 
   @Post()
   @Roles(...rolesFor('create'))
+  @Idempotent()
   @ApiOperation({ summary: 'Create a user (admin)' })
   @ApiCreatedResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'The e-mail exists in the organization (case-insensitive)' })
@@ -50,6 +51,7 @@ export class UsersController {
   @Post('bulk')
   @HttpCode(200)
   @Roles(...rolesFor('bulkCreate'))
+  @Idempotent()
   @ApiOperation({ summary: 'Create up to 1000 users in one request, with a result per row (admin)' })
   @ApiOkResponse({ type: BulkCreateUsersResultDto })
   async bulkCreate(@Body() body: BulkCreateUsersDto): Promise<BulkCreateUsersResultDto> {
