@@ -27,3 +27,5 @@ export * from './idempotency/canonical-json';
 export * from './idempotency/idempotency.errors';
 export * from './idempotency/idempotency.interceptor';
 export * from './idempotency/idempotent.decorator';
+export * from './database/errors';
+export * from './http/transforms';

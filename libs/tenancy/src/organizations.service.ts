@@ -1,13 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { OrgId, PageQueryDto, Page, TenantContext, UnitOfWork, asOrgId, toPage } from '@tenantry/core';
+import { asOrgId, isUniqueViolation, OrgId, Page, PageQueryDto, TenantContext, toPage, UnitOfWork } from '@tenantry/core';
 import { UsersService } from '@tenantry/users';
-import { EntityManager, QueryFailedError } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { CreateOrganizationDto, UpdateOrganizationDto } from './dto/organization.dto';
 import { Organization } from './organization.entity';
 import { OrganizationError, OrganizationErrorCode } from './organizations.errors';
-
-const isUniqueViolation = (error: unknown): boolean =>
-  error instanceof QueryFailedError && (error as QueryFailedError & { code?: string }).code === '23505';
 
 /**
  * Organizations are managed by the superadmin through the platform path, and seen by their own members through

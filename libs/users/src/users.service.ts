@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { OrgId, OrgRole, Page, PasswordHasher, TenantContext, UnitOfWork, toFieldErrors, toPage } from '@tenantry/core';
+import { isUniqueViolation, OrgId, OrgRole, Page, PasswordHasher, TenantContext, toFieldErrors, toPage, UnitOfWork } from '@tenantry/core';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { QueryFailedError } from 'typeorm';
 import { BulkRowResultDto } from './dto/bulk-create-users.dto';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto, UserSortField } from './dto/list-users-query.dto';
@@ -18,9 +17,6 @@ export interface NewUser {
   role: OrgRole;
   password?: string;
 }
-
-const isUniqueViolation = (error: unknown): boolean =>
-  error instanceof QueryFailedError && (error as QueryFailedError & { code?: string }).code === '23505';
 
 const PATCH_FIELDS: readonly PatchField[] = ['name', 'role', 'status', 'password'];
 /** A concurrent request may take an e-mail between our check and our insert; the bulk then starts over, this often. */

@@ -1,8 +1,8 @@
+import { trim } from '@tenantry/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class LoginDto {
   @ApiPropertyOptional({ description: "The organization's slug; omitted by the superadmin", example: 'acme' })

@@ -1,3 +1,4 @@
+import { trim } from '@tenantry/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsEmail, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateNested } from 'class-validator';
@@ -5,7 +6,6 @@ import { ORGANIZATION_STATUSES, Organization, OrganizationStatus } from '../orga
 
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/;
 const SLUG_MESSAGE = 'slug must be 2-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit';
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class InitialAdminDto {
   @ApiProperty({ format: 'email', example: 'ada@acme.test' })

@@ -1,11 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { OrgRole } from '@tenantry/core';
+import { OrgRole, trim } from '@tenantry/core';
 import { Transform } from 'class-transformer';
 import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { UserStatus } from '../user.entity';
 import { ASSIGNABLE_ROLES } from '../users.policy';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './create-user.dto';
-import { trim } from './transforms';
 
 /** What an admin may set as a status; `pending` is where password-less users start, not a state to put someone in. */
 export const SETTABLE_STATUSES = ['active', 'deactivated'] as const satisfies readonly UserStatus[];

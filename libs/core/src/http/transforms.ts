@@ -1,2 +1,2 @@
-/** class-transformer helpers shared by this module's DTOs (not exported from the module). */
+/** class-transformer `@Transform(trim)`: surrounding whitespace never reaches validation or storage. */
 export const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
