@@ -137,16 +137,20 @@ describe('login rate limits (Redis, atomic)', () => {
   let t: TestApp;
   let org: TestOrganization;
 
+  let superToken: string;
+
   beforeAll(async () => {
+    // Arranged through an app without these limits, so that no login counts before the test's own. It is closed
+    // before the limited app boots: passport keeps one strategy registry per process, and the last app wins it.
+    const setup = await TestApp.boot();
+    superToken = await loginSuperadmin(setup);
+    org = await createOrganization(setup, superToken);
+    await setup.close();
     // A Redis prefix of its own, so that logins of other test files running at the same time do not count here.
     t = await TestApp.boot({
       redisPrefix: `${process.env.REDIS_PREFIX}-throttle-${randomBytes(3).toString('hex')}`,
-      rateLimit: { loginPerEmail: 10, loginPerIp: 25 },
+      rateLimit: { loginPerEmail: 10, loginPerIp: 25, apiPerUser: 5 },
     });
-    // Arranged through an app without these limits, so that no login counts before the test's own.
-    const setup = await TestApp.boot();
-    org = await createOrganization(setup, await loginSuperadmin(setup));
-    await setup.close();
   });
   afterAll(() => t.close());
 
@@ -179,6 +183,15 @@ describe('login rate limits (Redis, atomic)', () => {
     );
     expect(responses.filter((response) => response.status !== 429)).toHaveLength(25);
     expect(responses.filter((response) => response.status === 429)).toHaveLength(175);
+  });
+
+  it('limits API calls per user, and one user using up their budget leaves another untouched', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await t.get('/v1/organizations/current', org.admin.token)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const limited = await t.get('/v1/organizations/current', org.admin.token);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await t.get('/v1/organizations', superToken)).status).toBe(200);
   });
 
   it('shows the remaining budget in rate-limit headers', async () => {
