@@ -91,3 +91,47 @@ describe('rate limits when Redis is down', () => {
     expect(response.headers['content-type']).toContain('application/problem+json');
   });
 });
+
+describe('readiness when PostgreSQL refuses connections', () => {
+  // A database of its own: the test revokes the app role's right to connect to it.
+  const database = `${process.env.TEST_DATABASE}_ready_${Date.now().toString(36)}`;
+  const ownerUrl = (name: string) => Object.assign(new URL(process.env.DATABASE_OWNER_URL!), { pathname: `/${name}` }).toString();
+  const appUrl = Object.assign(new URL(process.env.DATABASE_URL!), { pathname: `/${database}` }).toString();
+  const appRole = decodeURIComponent(new URL(process.env.DATABASE_URL!).username);
+  let t: TestApp;
+  let admin: import('pg').Client;
+
+  beforeAll(async () => {
+    const { runMigrations } = await import('@tenantry/core');
+    const { Client } = await import('pg');
+    await runMigrations(ownerUrl(database));
+    t = await TestApp.boot({ databaseUrl: appUrl, databaseOwnerUrl: ownerUrl(database), databasePoolSize: 2 });
+    admin = new Client({ connectionString: ownerUrl('postgres') });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await t.close();
+    await admin.query(`drop database if exists "${database}" with (force)`);
+    await admin.end();
+  });
+
+  it('answers 503 naming postgres while it is unreachable, and 200 again once it is back', async () => {
+    expect((await t.get('/health/ready')).status).toBe(200);
+    await admin.query(`revoke connect on database "${database}" from public, "${appRole}"`);
+    await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and usename = $2`, [database, appRole]);
+
+    const down = await t.get('/health/ready');
+    expect(down.status).toBe(503);
+    expect(down.body.error).toHaveProperty('postgres');
+    expect(down.body.details.redis).toMatchObject({ status: 'up' });
+    expect((await t.get('/health/live')).status).toBe(200);
+
+    await admin.query(`grant connect on database "${database}" to "${appRole}"`);
+    let status = 0;
+    for (let attempt = 0; attempt < 20 && status !== 200; attempt++) {
+      status = (await t.get('/health/ready')).status;
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status).toBe(200);
+  });
+});
