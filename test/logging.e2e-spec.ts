@@ -32,6 +32,15 @@ describe('logs a person can follow', () => {
     expect(created).toMatchObject({ requestId: 'follow-me-2', level: 30 });
   });
 
+  it("leaves a trace of the superadmin's every use of the platform path, with who and which request", async () => {
+    const superToken = await loginSuperadmin(t);
+    const me = (await t.get('/v1/auth/me', superToken)).body;
+    await t.request('GET', '/v1/organizations', { token: superToken, headers: { 'x-request-id': 'follow-me-3' } });
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({ event: 'platform.access', actorId: me.id, actorType: 'user', systemTask: null, requestId: 'follow-me-3' }),
+    );
+  });
+
   it('never writes a password or token into a log line', async () => {
     await t.post('/v1/auth/login', { email: 'root@platform.test', password: 'Root-Password-123!' });
     const text = logs.lines.map((line) => JSON.stringify(line)).join('\n');

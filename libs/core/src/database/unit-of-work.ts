@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { EntityManager } from 'typeorm';
@@ -17,6 +17,8 @@ export class PlatformAccessDeniedError extends Error {
  */
 @Injectable()
 export class UnitOfWork {
+  private readonly logger = new Logger('PlatformPath');
+
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly context: TenantContext,
@@ -47,7 +49,12 @@ export class UnitOfWork {
    */
   asPlatform<T>(work: (manager: EntityManager) => Promise<T>, options: { systemTask?: string } = {}): Promise<T> {
     // Either the caller is the superadmin, or the code names the system task it performs (bootstrap, token checks).
-    if (!options.systemTask && this.context.actor.role !== 'superadmin') throw new PlatformAccessDeniedError();
+    const actor = this.context.actor;
+    if (!options.systemTask && actor.role !== 'superadmin') throw new PlatformAccessDeniedError();
+    // Every use of the platform path leaves a trace: the operator's at info, the system's routine ones at debug.
+    const trace = { event: 'platform.access', actorType: actor.type, actorId: actor.id, systemTask: options.systemTask ?? null };
+    if (options.systemTask) this.logger.debug(trace);
+    else this.logger.log(trace);
     return this.txHost.withTransaction(async () => {
       await this.txHost.tx.query(`select set_config('app.platform', 'on', true)`);
       return work(this.txHost.tx);
