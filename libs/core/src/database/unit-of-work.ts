@@ -30,7 +30,7 @@ export class UnitOfWork {
   }
 
   /** Runs `work` in a transaction bound to the organization of the current request or job. */
-  run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  async run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.inTenant(this.context.requireOrgId(), work);
   }
 
