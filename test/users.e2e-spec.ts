@@ -558,9 +558,7 @@ describe('users', () => {
       const dataSource = t.app.get(DataSource);
       dataSource.subscribers.push(subscriber);
       const queries = jest.spyOn(PostgresQueryRunner.prototype, 'query');
-      const started = Date.now();
       const response = await t.post('/v1/users/bulk', { users: rows }, f.admin.token);
-      const elapsed = Date.now() - started;
       const statements = queries.mock.calls.map(([sql]) => String(sql));
       queries.mockRestore();
       dataSource.subscribers.splice(dataSource.subscribers.indexOf(subscriber), 1);
@@ -604,7 +602,6 @@ describe('users', () => {
       const seenByOther = await t.get(`/v1/users?q=${domain}`, b.admin.token);
       expect(seenByOther.status).toBe(200);
       expect(seenByOther.body.meta.total).toBe(0);
-      expect(elapsed).toBeLessThan(8000);
     });
 
     it('hashes the passwords it is given: those users are active and can log in', async () => {
