@@ -50,6 +50,11 @@ describe('HTTP conventions, health and docs', () => {
     expect(response.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(response.body.components.schemas.CreateOrganizationDto.required).toEqual(expect.arrayContaining(['name', 'slug', 'admin']));
     expect((await t.get('/docs')).status).toBe(200);
+    expect(response.body.components.schemas.Problem.required).toEqual(['type', 'title', 'status', 'detail', 'instance', 'requestId']);
+    const operations = Object.values(response.body.paths).flatMap((path) => Object.values(path as Record<string, { responses: object }>));
+    for (const operation of operations) {
+      expect(operation.responses).toHaveProperty(['default', 'content', 'application/problem+json']);
+    }
   });
 
   it('answers 400 for pagination outside its bounds', async () => {

@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { CLS_ID, ClsService } from 'nestjs-cls';
@@ -86,6 +86,42 @@ function setupOpenApi(app: INestApplication): void {
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .addSecurityRequirements('bearer')
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  const document = withProblemResponses(SwaggerModule.createDocument(app, config));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+const PROBLEM_SCHEMA = {
+  type: 'object',
+  description: 'RFC 9457 problem document',
+  required: ['type', 'title', 'status', 'detail', 'instance', 'requestId'],
+  properties: {
+    type: { type: 'string', example: 'https://tenantry.dev/problems/validation_failed' },
+    title: { type: 'string', example: 'Bad Request' },
+    status: { type: 'integer', example: 400 },
+    detail: { type: 'string', example: 'The request is not valid' },
+    instance: { type: 'string', example: '/v1/users' },
+    requestId: { type: 'string', example: '3f6c1f8e-0b7e-4a59-9d3e-2d1c0f8a9b10' },
+    errors: {
+      type: 'array',
+      description: 'Validation failures, one per field',
+      items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+    },
+    errorId: { type: 'string', description: 'On a 500 only: quote it when reporting the error' },
+  },
+};
+
+/** Every operation can fail the same way: its `default` response is a problem document, and consumers can rely on it. */
+function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
+  document.components = { ...document.components, schemas: { ...document.components?.schemas, Problem: PROBLEM_SCHEMA } };
+  const problem = {
+    description: 'Any error: a problem document (application/problem+json)',
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  };
+  for (const path of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = path[method];
+      if (operation) operation.responses = { ...operation.responses, default: operation.responses?.default ?? problem };
+    }
+  }
+  return document;
 }
