@@ -1,6 +1,6 @@
 import { TestApp } from './support/app';
 import { connect } from './support/db';
-import { TestOrganization, createOrganization, login, loginSuperadmin, uniqueSlug } from './support/factories';
+import { TestOrganization, createOrganization, createUserWithToken, login, loginSuperadmin, uniqueSlug } from './support/factories';
 
 describe('organizations', () => {
   let t: TestApp;
@@ -50,6 +50,50 @@ describe('organizations', () => {
     expect(renamed.status).toBe(200);
     expect(renamed.body.name).toBe('Renamed A');
     expect((await t.patch(`/v1/organizations/${a.id}`, { slug: uniqueSlug() }, a.admin.token)).status).toBe(403);
+  });
+
+  describe('role matrix on the caller\'s own organization', () => {
+    type Caller = 'superadmin' | 'admin' | 'member' | 'viewer' | 'other admin' | 'no token';
+    const tokens = {} as Record<Caller, string | undefined>;
+    let target: TestOrganization;
+
+    beforeAll(async () => {
+      target = await createOrganization(t, superToken);
+      const other = await createOrganization(t, superToken);
+      tokens.superadmin = superToken;
+      tokens.admin = target.admin.token;
+      tokens.member = (await createUserWithToken(t, target, 'member')).token;
+      tokens.viewer = (await createUserWithToken(t, target, 'viewer')).token;
+      tokens['other admin'] = other.admin.token;
+      tokens['no token'] = undefined;
+    });
+
+    const routes: Array<[string, (caller: Caller) => Promise<number>, Record<Caller, number>]> = [
+      ['GET /v1/organizations', async (c) => (await t.get('/v1/organizations', tokens[c])).status,
+        { superadmin: 200, admin: 403, member: 403, viewer: 403, 'other admin': 403, 'no token': 401 }],
+      ['GET /v1/organizations/current', async (c) => (await t.get('/v1/organizations/current', tokens[c])).status,
+        { superadmin: 403, admin: 200, member: 200, viewer: 200, 'other admin': 200, 'no token': 401 }],
+      ['GET /v1/organizations/:id', async (c) => (await t.get(`/v1/organizations/${target.id}`, tokens[c])).status,
+        { superadmin: 200, admin: 200, member: 200, viewer: 200, 'other admin': 404, 'no token': 401 }],
+      ['PATCH /v1/organizations/:id', async (c) => (await t.patch(`/v1/organizations/${target.id}`, { name: target.name }, tokens[c])).status,
+        { superadmin: 200, admin: 200, member: 403, viewer: 403, 'other admin': 404, 'no token': 401 }],
+      ['POST /v1/organizations', async (c) => (await t.post('/v1/organizations', { name: 'Nope', slug: uniqueSlug(), admin: { email: 'n@n.test', name: 'N', password: 'Nope-Password-123!' } }, tokens[c])).status,
+        { superadmin: 201, admin: 403, member: 403, viewer: 403, 'other admin': 403, 'no token': 401 }],
+      ['DELETE /v1/organizations/:id (refused callers only)', async (c) => (await t.delete(`/v1/organizations/${target.id}`, tokens[c])).status,
+        { superadmin: -1, admin: 403, member: 403, viewer: 403, 'other admin': 404, 'no token': 401 }],
+    ];
+    const cases = routes.flatMap(([route, call, expected]) =>
+      (Object.keys(expected) as Caller[]).filter((caller) => expected[caller] > 0).map((caller) => [route, caller, expected[caller], call] as const),
+    );
+
+    it.each(cases)('%s as %s answers %i', async (_route, caller, expected, call) => {
+      expect(await call(caller)).toBe(expected);
+      // Whatever the answer, the organization is still active under its name.
+      const owner = await connect('owner');
+      const row = (await owner.query('select name, status from organizations where id = $1', [target.id])).rows[0];
+      await owner.end();
+      expect(row).toEqual({ name: target.name, status: 'active' });
+    });
   });
 
   describe('another organization', () => {
