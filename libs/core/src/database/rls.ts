@@ -23,6 +23,13 @@ export async function enableTenantRls(queryRunner: QueryRunner, table: string): 
   );
 }
 
+/** Makes `table` a platform table: forced RLS and one policy admitting only the platform path (`app.platform`). */
+export async function enablePlatformRls(queryRunner: QueryRunner, table: string): Promise<void> {
+  await queryRunner.query(`alter table ${table} enable row level security`);
+  await queryRunner.query(`alter table ${table} force row level security`);
+  await queryRunner.query(`create policy platform_only on ${table} using (${PLATFORM_MODE_SQL}) with check (${PLATFORM_MODE_SQL})`);
+}
+
 /** Grants the app role row access (no DDL) on `table`. */
 export async function grantRowAccess(queryRunner: QueryRunner, table: string): Promise<void> {
   const role = quoteIdent(appRoleFromEnv().name);

@@ -3,6 +3,7 @@ import {
   CURRENT_TENANT_SQL,
   PLATFORM_MODE_SQL,
   appRoleFromEnv,
+  enablePlatformRls,
   enableTenantRls,
   grantRowAccess,
   quoteIdent,
@@ -79,9 +80,7 @@ export class Foundation1732550000000 implements MigrationInterface {
         updated_at timestamptz not null default now()
       )`);
     await queryRunner.query(`create unique index platform_admins_email_key on platform_admins (lower(email))`);
-    await queryRunner.query(`alter table platform_admins enable row level security`);
-    await queryRunner.query(`alter table platform_admins force row level security`);
-    await queryRunner.query(`create policy platform_only on platform_admins using (${PLATFORM_MODE_SQL}) with check (${PLATFORM_MODE_SQL})`);
+    await enablePlatformRls(queryRunner, 'platform_admins');
     await grantRowAccess(queryRunner, 'platform_admins');
 
     await queryRunner.query(`

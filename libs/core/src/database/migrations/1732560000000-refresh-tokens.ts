@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { PLATFORM_MODE_SQL, enableTenantRls, grantRowAccess } from '../rls';
+import { enablePlatformRls, enableTenantRls, grantRowAccess } from '../rls';
 
 /**
  * Refresh tokens, stored only as SHA-256 hashes and grouped into families (one per login). An organization's users
@@ -61,9 +61,7 @@ export class RefreshTokens1732560000000 implements MigrationInterface {
     await queryRunner.query(`create unique index platform_refresh_tokens_hash_key on platform_refresh_tokens (token_hash)`);
     await queryRunner.query(`create index platform_refresh_tokens_family_idx on platform_refresh_tokens (family_id)`);
     for (const table of ['platform_refresh_token_families', 'platform_refresh_tokens']) {
-      await queryRunner.query(`alter table ${table} enable row level security`);
-      await queryRunner.query(`alter table ${table} force row level security`);
-      await queryRunner.query(`create policy platform_only on ${table} using (${PLATFORM_MODE_SQL}) with check (${PLATFORM_MODE_SQL})`);
+      await enablePlatformRls(queryRunner, table);
       await grantRowAccess(queryRunner, table);
     }
   }
