@@ -9,7 +9,8 @@ import { AuthService } from './auth.service';
 import { JwtAuthGuard, RolesGuard } from './guards';
 import { JwtStrategy } from './jwt.strategy';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
-import { TokenService } from './token.service';
+import { TokenStateCache } from './token-state.cache';
+import { TokenService, signingKey } from './token.service';
 
 @Module({
   imports: [
@@ -17,7 +18,7 @@ import { TokenService } from './token.service';
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        secret: config.jwtSecret,
+        secret: signingKey(config.jwtSecret),
         signOptions: { algorithm: 'HS256' },
         verifyOptions: { algorithms: ['HS256'] },
       }),
@@ -26,7 +27,7 @@ import { TokenService } from './token.service';
     UsersModule,
   ],
   controllers: [AuthController],
-  providers: [AuthService, TokenService, RefreshTokensRepository, JwtStrategy, JwtAuthGuard, RolesGuard],
+  providers: [AuthService, TokenService, TokenStateCache, RefreshTokensRepository, JwtStrategy, JwtAuthGuard, RolesGuard],
   exports: [AuthService, TokenService, JwtAuthGuard, RolesGuard],
 })
 export class AuthModule {}

@@ -1,10 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PasswordHasher, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
-import { OrganizationDirectory, OrganizationsService, PlatformAdminsRepository } from '@tenantry/tenancy';
+import { PasswordHasher, TenantContext, TokenState, UnitOfWork, asOrgId } from '@tenantry/core';
+import { OrganizationDirectory, PlatformAdminsRepository } from '@tenantry/tenancy';
 import { UsersRepository } from '@tenantry/users';
 import { AuthError } from './auth.errors';
 import { LoginDto, MeDto, RefreshTokenDto } from './dto/login.dto';
 import { AccessTokenClaims, Principal } from './principal';
+import { TokenStateCache } from './token-state.cache';
 import { CurrentSubjectLoader, TokenPair, TokenService } from './token.service';
 
 @Injectable()
@@ -15,11 +16,11 @@ export class AuthService {
     private readonly uow: UnitOfWork,
     private readonly context: TenantContext,
     private readonly directory: OrganizationDirectory,
-    private readonly organizations: OrganizationsService,
     private readonly platformAdmins: PlatformAdminsRepository,
     private readonly users: UsersRepository,
     private readonly hasher: PasswordHasher,
     private readonly tokens: TokenService,
+    private readonly tokenStates: TokenStateCache,
   ) {}
 
   /**
@@ -70,22 +71,27 @@ export class AuthService {
   /**
    * Called for every authenticated request with the verified claims. The user's and organization's current state
    * decide, not the token's: a deactivated user or organization, or a bumped token version, is refused at once, and
-   * the role is the one stored now.
+   * the role is the one stored now. The state comes from this process's cache when it holds it (no round trip); the
+   * request's first transaction then confirms it in the statement that binds the tenant.
    */
   async authenticate(claims: AccessTokenClaims): Promise<Principal> {
-    if (claims.role === 'superadmin') {
-      const admin = await this.platformAdmins.findById(claims.sub);
-      if (!admin || admin.status !== 'active' || admin.tokenVersion !== claims.ver) throw AuthError.invalidToken();
-      this.context.setPrincipal(null, { type: 'user', id: admin.id, role: 'superadmin' });
-      return { userId: admin.id, orgId: null, role: 'superadmin', tokenId: claims.jti };
+    const orgId = claims.role === 'superadmin' ? null : claims.org;
+    if (claims.role !== 'superadmin' && !claims.org) throw AuthError.invalidToken();
+    const cached = this.tokenStates.cached(orgId, claims.sub);
+    const state = cached ?? (await this.tokenStates.load(orgId, claims.sub));
+    if (!admits(state, claims)) throw AuthError.invalidToken();
+    if (cached) {
+      this.context.expectTokenConfirmation({
+        orgId,
+        subject: claims.sub,
+        confirm: (current) => {
+          if (admits(current, claims) && current.role === state.role) return;
+          this.tokenStates.invalidate();
+          throw AuthError.invalidToken();
+        },
+      });
     }
-    if (!claims.org) throw AuthError.invalidToken();
-    const orgId = asOrgId(claims.org);
-    const state = await this.uow.inTenant(orgId, () => this.users.findTokenState(orgId, claims.sub));
-    if (!state || state.status !== 'active' || state.orgStatus !== 'active' || state.tokenVersion !== claims.ver) {
-      throw AuthError.invalidToken();
-    }
-    this.context.setPrincipal(orgId, { type: 'user', id: claims.sub, role: state.role });
+    this.context.setPrincipal(orgId === null ? null : asOrgId(orgId), { type: 'user', id: claims.sub, role: state.role });
     return { userId: claims.sub, orgId, role: state.role, tokenId: claims.jti };
   }
 
@@ -98,8 +104,19 @@ export class AuthService {
       return { id: admin.id, email: admin.email, name: admin.name, role: 'superadmin', organization: null };
     }
     const orgId = this.context.requireOrgId();
-    const [user, org] = await this.uow.run(async () => [await this.users.findById(orgId, actor.id!), await this.organizations.current()] as const);
-    if (!user) throw AuthError.invalidToken();
-    return { id: user.id, email: user.email, name: user.name, role: user.role, organization: { id: org.id, slug: org.slug, name: org.name } };
+    const me = await this.uow.run(() => this.users.findWithOrganization(orgId, actor.id!));
+    if (!me) throw AuthError.invalidToken();
+    return me;
   }
+}
+
+/** Whether the stored state still admits a token with these claims. */
+function admits(state: TokenState | null, claims: AccessTokenClaims): state is TokenState {
+  return (
+    state !== null &&
+    state.status === 'active' &&
+    state.orgStatus === 'active' &&
+    state.tokenVersion === claims.ver &&
+    (claims.role === 'superadmin') === (state.role === 'superadmin')
+  );
 }

@@ -4,7 +4,7 @@ import { AppConfig } from '@tenantry/core';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AuthService } from './auth.service';
 import { AccessTokenClaims, Principal } from './principal';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER } from './token.service';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER, signingKey } from './token.service';
 
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
@@ -14,7 +14,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: config.jwtSecret,
+      // passport-jwt hands the key to jsonwebtoken as is; its types predate KeyObject.
+      secretOrKey: signingKey(config.jwtSecret) as unknown as Buffer,
       algorithms: ['HS256'],
       issuer: TOKEN_ISSUER,
       audience: TOKEN_AUDIENCE,

@@ -1,10 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { KeyObject, createSecretKey } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import { AppConfig, Role, UnitOfWork, asOrgId } from '@tenantry/core';
 import { RefreshTokenScope, mintRefreshToken, parseRefreshToken } from './refresh-token';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 
 export const TOKEN_ISSUER = 'tenantry';
+
+/**
+ * The HS256 key as a parsed `KeyObject`. Given a string, jsonwebtoken first tries `createPublicKey` on every sign and
+ * verify and throws (auth0/node-jsonwebtoken#1046): measured here, 417 µs a verify instead of 7.5.
+ */
+export const signingKey = (secret: string): KeyObject => createSecretKey(Buffer.from(secret, 'utf8'));
 export const TOKEN_AUDIENCE = 'tenantry-api';
 
 export interface TokenSubject {

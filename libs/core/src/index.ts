@@ -29,3 +29,4 @@ export * from './idempotency/idempotency.interceptor';
 export * from './idempotency/idempotent.decorator';
 export * from './database/errors';
 export * from './http/transforms';
+export * from './database/token-state';

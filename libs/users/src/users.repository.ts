@@ -11,6 +11,15 @@ export interface TokenState {
   orgStatus: string;
 }
 
+/** A user with their organization: who `GET /v1/auth/me` says the caller is. */
+export interface UserWithOrganization {
+  id: string;
+  email: string;
+  name: string;
+  role: OrgRole;
+  organization: { id: string; slug: string; name: string };
+}
+
 export interface UserFilter {
   role?: OrgRole;
   status?: UserStatus;
@@ -43,6 +52,20 @@ export class UsersRepository {
     return this.repo.findOne({ where: { orgId, id } });
   }
 
+  /** The user joined with their organization, in one query. */
+  async findWithOrganization(orgId: OrgId, id: string): Promise<UserWithOrganization | null> {
+    const rows: Array<{ id: string; email: string; name: string; role: OrgRole; org_id: string; org_slug: string; org_name: string }> =
+      await this.uow.manager.query(
+        `select u.id, u.email, u.name, u.role, o.id as org_id, o.slug as org_slug, o.name as org_name
+           from users u join organizations o on o.id = u.org_id
+          where u.org_id = $1 and u.id = $2`,
+        [orgId, id],
+      );
+    const row = rows[0];
+    if (!row) return null;
+    return { id: row.id, email: row.email, name: row.name, role: row.role, organization: { id: row.org_id, slug: row.org_slug, name: row.org_name } };
+  }
+
   /** The row, locked until the transaction ends: what a read-modify-write of a user starts with. */
   findByIdForUpdate(orgId: OrgId, id: string): Promise<User | null> {
     return this.repo
@@ -64,6 +87,10 @@ export class UsersRepository {
     return rows.map((row) => row.id);
   }
 
+  /**
+   * A page and the total that matches, in one query (`count(*) over ()`). Only a page past the end, which has no row to
+   * carry the total, costs a second query.
+   */
   async list(orgId: OrgId, filter: UserFilter): Promise<[User[], number]> {
     const query = this.repo.createQueryBuilder('user').where('user.orgId = :orgId', { orgId });
     if (filter.role) query.andWhere('user.role = :role', { role: filter.role });
@@ -73,12 +100,16 @@ export class UsersRepository {
         pattern: `%${escapeLike(filter.q)}%`,
       });
     }
-    return query
+    const { entities, raw } = await query
+      .clone()
+      .addSelect('count(*) over ()', 'total')
       .orderBy(SORT_COLUMNS[filter.sort.field], filter.sort.direction)
       .addOrderBy('user.id', filter.sort.direction)
       .offset(filter.offset)
       .limit(filter.limit)
-      .getManyAndCount();
+      .getRawAndEntities<{ total: string }>();
+    if (raw.length > 0) return [entities, Number(raw[0].total)];
+    return [entities, filter.offset > 0 ? await query.getCount() : 0];
   }
 
   /** Which of `emails` (lower-cased) already belong to a user of the organization, in one query. */
@@ -109,7 +140,7 @@ export class UsersRepository {
     return user?.passwordHash ?? null;
   }
 
-  /** What the token check needs on every request: the user's and the organization's state, in one query. */
+  /** The user's and the organization's state, in one query: what a refresh token rotation checks. */
   async findTokenState(orgId: OrgId, id: string): Promise<TokenState | null> {
     const rows: Array<{ status: string; role: OrgRole; token_version: number; org_status: string }> = await this.uow.manager.query(
       `select u.status, u.role, u.token_version, o.status as org_status

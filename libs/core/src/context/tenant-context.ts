@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CLS_ID, ClsService, ClsStore } from 'nestjs-cls';
+import type { PendingTokenConfirmation } from '../database/token-state';
 
 /** An organization id, branded so that a repository method cannot be handed an arbitrary string by mistake. */
 export type OrgId = string & { readonly __brand: 'OrgId' };
@@ -37,6 +38,10 @@ interface TenantStore extends ClsStore {
   actor: Actor;
   ip: string | null;
   userAgent: string | null;
+  /** A holder, shared by the request's nested contexts (transactions copy the store, not the holder). */
+  tokenConfirmation?: { pending: PendingTokenConfirmation | null };
+  /** Inside a transaction: which transaction (its entity manager) its first statement bound, and to what. */
+  boundTo?: { tx: object; target: string };
 }
 
 export class MissingTenantContextError extends Error {
@@ -91,6 +96,32 @@ export class TenantContext {
   setPrincipal(orgId: OrgId | null, actor: Actor): void {
     this.cls.set('orgId', orgId);
     this.cls.set('actor', actor);
+  }
+
+  /** Asks the request's first transaction to confirm, in the round trip that binds it, the token state the guard used. */
+  expectTokenConfirmation(pending: PendingTokenConfirmation): void {
+    this.cls.set('tokenConfirmation', { pending });
+  }
+
+  /** The pending confirmation for `orgId` (null for the platform), handed out once per request. */
+  takeTokenConfirmation(orgId: string | null): PendingTokenConfirmation | null {
+    if (!this.cls.isActive()) return null;
+    const holder = this.cls.get('tokenConfirmation');
+    const pending = holder?.pending;
+    if (!holder || !pending || pending.orgId !== orgId) return null;
+    holder.pending = null;
+    return pending;
+  }
+
+  /** Whether `tx` already bound itself to `target` (an organization id, or `platform`) in this context. */
+  isBound(tx: object, target: string): boolean {
+    if (!this.cls.isActive()) return false;
+    const bound = this.cls.get('boundTo');
+    return bound?.tx === tx && bound.target === target;
+  }
+
+  markBound(tx: object, target: string): void {
+    if (this.cls.isActive()) this.cls.set('boundTo', { tx, target });
   }
 
   envelope(): TenantEnvelope {

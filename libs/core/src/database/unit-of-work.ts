@@ -3,6 +3,7 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { EntityManager } from 'typeorm';
 import { OrgId, TenantContext } from '../context/tenant-context';
+import { TOKEN_STATE_COLUMNS, toTokenState } from './token-state';
 
 export class PlatformAccessDeniedError extends Error {
   constructor() {
@@ -13,7 +14,10 @@ export class PlatformAccessDeniedError extends Error {
 /**
  * The only way code touches tenant data. Each call opens (or joins) one transaction whose first statement binds it
  * to a tenant with a transaction-local setting, so PostgreSQL row-level security scopes every query in it. Without a
- * tenant nothing is visible: RLS fails closed.
+ * tenant nothing is visible: RLS fails closed. Nested calls join the transaction and never bind it again.
+ *
+ * When the auth guard admitted the request on a cached token state, the binding statement also reads that state
+ * again (`token_state()`, no extra round trip) and the guard's confirmation refuses the request if it changed.
  */
 @Injectable()
 export class UnitOfWork {
@@ -56,13 +60,30 @@ export class UnitOfWork {
     if (options.systemTask) this.logger.debug(trace);
     else this.logger.log(trace);
     return this.txHost.withTransaction(async () => {
-      await this.txHost.tx.query(`select set_config('app.platform', 'on', true)`);
+      await this.bind('platform', `set_config('app.platform', 'on', true)`, [], null);
       return work(this.txHost.tx);
     });
   }
 
   /** Binds the current transaction to `orgId` (inside `asPlatform`, to write a new organization's first rows). */
-  async bindTenant(orgId: OrgId): Promise<void> {
-    await this.txHost.tx.query(`select set_config('app.tenant_id', $1, true)`, [orgId]);
+  bindTenant(orgId: OrgId): Promise<void> {
+    return this.bind(orgId, `set_config('app.tenant_id', $1, true)`, [orgId], orgId);
+  }
+
+  private async bind(target: string, setting: string, params: string[], tokenOrg: string | null): Promise<void> {
+    const tx = this.txHost.tx;
+    if (this.context.isBound(tx, target)) return;
+    const pending = this.context.takeTokenConfirmation(tokenOrg);
+    if (!pending) {
+      await tx.query(`select ${setting}`, params);
+    } else {
+      const next = params.length + 1;
+      const rows = await tx.query(
+        `select ${setting} as bound, ${TOKEN_STATE_COLUMNS} from (select 1) as one left join token_state($${next}, $${next + 1}) as s on true`,
+        [...params, tokenOrg, pending.subject],
+      );
+      pending.confirm(toTokenState(rows[0]));
+    }
+    this.context.markBound(tx, target);
   }
 }

@@ -1,5 +1,6 @@
 import { Foundation1732550000000 } from './1732550000000-foundation';
 import { RefreshTokens1732560000000 } from './1732560000000-refresh-tokens';
+import { TokenState1732570000000 } from './1732570000000-token-state';
 
 /** Every migration, in order. Listed explicitly so that the compiled app, the CLI and the tests run the same set. */
-export const MIGRATIONS = [Foundation1732550000000, RefreshTokens1732560000000];
+export const MIGRATIONS = [Foundation1732550000000, RefreshTokens1732560000000, TokenState1732570000000];
