@@ -1,4 +1,4 @@
-import { TestApp } from './support/app';
+import { LogCapture, TestApp } from './support/app';
 import { loginSuperadmin } from './support/factories';
 
 describe('HTTP conventions, health and docs', () => {
@@ -83,12 +83,25 @@ describe('readiness when Redis is down', () => {
 });
 
 describe('rate limits when Redis is down', () => {
+  const logs = new LogCapture();
   let t: TestApp;
+  let up: TestApp;
 
   beforeAll(async () => {
-    t = await TestApp.boot({ redisUrl: 'redis://127.0.0.1:1' });
+    // In this order: Nest's static Logger writes through the logger of the app created last, the one captured here.
+    up = await TestApp.boot();
+    t = await TestApp.boot({ redisUrl: 'redis://127.0.0.1:1' }, logs);
   });
-  afterAll(() => t.close());
+  afterAll(() => Promise.all([t.close(), up.close()]));
+
+  it('serves authenticated requests without counting them, and says so in the log once, not per request', async () => {
+    // Logged in where Redis answers (login itself needs its limits): the token is good on every instance.
+    const token = await loginSuperadmin(up);
+    for (let i = 0; i < 5; i += 1) expect((await t.get('/v1/auth/me', token)).status).toBe(200);
+    const warnings = logs.lines.filter((line) => line.event === 'rate_limit.fail_open');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].msg).toMatch(/not counted until Redis answers again/);
+  });
 
   it('refuses logins with 503 rather than letting password guesses through uncounted', async () => {
     const response = await t.post('/v1/auth/login', { email: 'root@platform.test', password: 'whatever-password' });

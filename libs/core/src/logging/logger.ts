@@ -77,7 +77,9 @@ export class PinoNestLogger implements LoggerService {
     if (message instanceof Error) {
       this.logger[level]({ context, err: message }, message.message);
     } else if (message !== null && typeof message === 'object') {
-      this.logger[level]({ context, ...(message as object) });
+      // Nest's Logger.warn(fields, 'text') arrives as (fields, 'text', context): keep the text as pino's message.
+      if (typeof rest[0] === 'string') this.logger[level]({ context, ...(message as object) }, rest[0]);
+      else this.logger[level]({ context, ...(message as object) });
     } else if (level === 'error' && typeof rest[0] === 'string' && rest[0].includes('\n')) {
       this.logger.error({ context, stack: rest[0] }, String(message));
     } else {

@@ -31,6 +31,8 @@ return {hits, ttl, 0, 0}
 @Injectable()
 export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
+  /** Set while the per-user limit is not counted, so that an outage is logged once, not once per request. */
+  private failingOpen = false;
 
   constructor(private readonly redis: RedisService) {
     this.redis.client.defineCommand('tenantryThrottle', { numberOfKeys: 2, lua: SCRIPT });
@@ -38,12 +40,20 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     try {
-      return await this.count(key, ttl, limit, blockDuration, throttlerName);
+      const record = await this.count(key, ttl, limit, blockDuration, throttlerName);
+      if (this.failingOpen && !throttlerName.startsWith('login')) {
+        this.failingOpen = false;
+        this.logger.log({ event: 'rate_limit.counting' }, 'Redis is back: the per-user API limit is counted again');
+      }
+      return record;
     } catch (error) {
       // Redis is down. Login limits guard against password guessing: they fail closed (503). The per-user API limit
       // guards capacity: it fails open, so that an outage of the counter does not become an outage of the API.
       if (throttlerName.startsWith('login')) throw new ServiceUnavailableException('Login is unavailable for a moment; try again');
-      this.logger.warn({ err: error, throttler: throttlerName }, 'rate limit not counted: Redis unavailable');
+      if (!this.failingOpen) {
+        this.failingOpen = true;
+        this.logger.warn({ event: 'rate_limit.fail_open', err: error, throttler: throttlerName }, 'Per-user API limit not counted until Redis answers again');
+      }
       return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
     }
   }
