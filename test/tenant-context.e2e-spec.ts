@@ -1,6 +1,7 @@
 import { SYSTEM_ACTOR, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
 import { User, UsersRepository } from '@tenantry/users';
 import { TestApp } from './support/app';
+import { connect } from './support/db';
 import { TestOrganization, createOrganization, loginSuperadmin } from './support/factories';
 
 /** The context a worker restores per job from its envelope binds the unit of work exactly as a request does. */
@@ -55,5 +56,42 @@ describe('tenant context per job', () => {
       users.findById(asOrgId(a.id), adminId),
     );
     expect(outside).toBeNull();
+  });
+
+  it('rolls back an entity write and a fixed query together, on one connection', async () => {
+    const job = { orgId: a.id, actor: SYSTEM_ACTOR, requestId: 'rollback' };
+    const adminId = (await t.get('/v1/auth/me', a.admin.token)).body.id;
+    await expect(
+      context.runWithEnvelope(job, () =>
+        uow.run(async (manager) => {
+          await manager.getRepository(User).update({ id: adminId }, { name: 'Renamed Then Rolled Back' });
+          const [seen] = await uow.query<{ name: string }>('select name from users where id = $1', [adminId]);
+          expect(seen.name).toBe('Renamed Then Rolled Back');
+          throw new Error('abort');
+        }),
+      ),
+    ).rejects.toThrow('abort');
+    const after = await context.runWithEnvelope(job, () => uow.run(() => users.findById(asOrgId(a.id), adminId)));
+    expect(after?.name).not.toBe('Renamed Then Rolled Back');
+  });
+
+  it('fails the unit of work, not the process, when its connection is killed mid-transaction, and works again after', async () => {
+    const job = { orgId: a.id, actor: SYSTEM_ACTOR, requestId: 'killed' };
+    const owner = await connect('owner');
+    try {
+      await expect(
+        context.runWithEnvelope(job, () =>
+          uow.run(async () => {
+            const [{ pid }] = await uow.query<{ pid: number }>('select pg_backend_pid() as pid');
+            await owner.query('select pg_terminate_backend($1)', [pid]);
+            await uow.query('select 1');
+          }),
+        ),
+      ).rejects.toThrow();
+    } finally {
+      await owner.end();
+    }
+    const emails = await emailsSeenBy(a.id);
+    expect(emails).toEqual([a.admin.email]);
   });
 });

@@ -30,7 +30,39 @@ export interface UserFilter {
   limit: number;
 }
 
-const SORT_COLUMNS: Record<UserSortField, string> = { createdAt: 'user.createdAt', email: 'user.email', name: 'user.name' };
+const SORT_COLUMNS: Record<UserSortField, string> = { createdAt: 'created_at', email: 'email', name: 'name' };
+/** Every column of `User` but the password hash, as `fromRow` reads them. */
+const USER_COLUMNS = 'id, org_id, email, name, role, status, source, external_id, token_version, created_at, updated_at';
+
+interface UserRow {
+  id: string;
+  org_id: string;
+  email: string;
+  name: string;
+  role: OrgRole;
+  status: UserStatus;
+  source: User['source'];
+  external_id: string | null;
+  token_version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function fromRow(row: UserRow): User {
+  return Object.assign(new User(), {
+    id: row.id,
+    orgId: row.org_id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    status: row.status,
+    source: row.source,
+    externalId: row.external_id,
+    tokenVersion: row.token_version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
 
 /** `\`, `%` and `_` taken literally in a LIKE pattern whose escape character is `\`. */
 export const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (char) => `\\${char}`);
@@ -48,14 +80,14 @@ export class UsersRepository {
     return this.uow.manager.getRepository(User);
   }
 
-  findById(orgId: OrgId, id: string): Promise<User | null> {
-    return this.repo.findOne({ where: { orgId, id } });
+  async findById(orgId: OrgId, id: string): Promise<User | null> {
+    const rows = await this.uow.query<UserRow>(`select ${USER_COLUMNS} from users where org_id = $1 and id = $2`, [orgId, id]);
+    return rows[0] ? fromRow(rows[0]) : null;
   }
 
   /** The user joined with their organization, in one query. */
   async findWithOrganization(orgId: OrgId, id: string): Promise<UserWithOrganization | null> {
-    const rows: Array<{ id: string; email: string; name: string; role: OrgRole; org_id: string; org_slug: string; org_name: string }> =
-      await this.uow.manager.query(
+    const rows = await this.uow.query<{ id: string; email: string; name: string; role: OrgRole; org_id: string; org_slug: string; org_name: string }>(
         `select u.id, u.email, u.name, u.role, o.id as org_id, o.slug as org_slug, o.name as org_name
            from users u join organizations o on o.id = u.org_id
           where u.org_id = $1 and u.id = $2`,
@@ -88,28 +120,31 @@ export class UsersRepository {
   }
 
   /**
-   * A page and the total that matches, in one query (`count(*) over ()`). Only a page past the end, which has no row to
-   * carry the total, costs a second query.
+   * A page and the total that matches, in one prepared query (`count(*) over ()`); the statement's text depends only
+   * on which filters are present and the sort, so each shape is parsed once per connection. Only a page past the end,
+   * which has no row to carry the total, costs a second query.
    */
   async list(orgId: OrgId, filter: UserFilter): Promise<[User[], number]> {
-    const query = this.repo.createQueryBuilder('user').where('user.orgId = :orgId', { orgId });
-    if (filter.role) query.andWhere('user.role = :role', { role: filter.role });
-    if (filter.status) query.andWhere('user.status = :status', { status: filter.status });
+    const values: unknown[] = [orgId];
+    const where = ['org_id = $1'];
+    if (filter.role) where.push(`role = $${values.push(filter.role)}`);
+    if (filter.status) where.push(`status = $${values.push(filter.status)}`);
     if (filter.q) {
-      query.andWhere(`(user.email ilike :pattern escape '\\' or user.name ilike :pattern escape '\\')`, {
-        pattern: `%${escapeLike(filter.q)}%`,
-      });
+      const n = values.push(`%${escapeLike(filter.q)}%`);
+      where.push(`(email ilike $${n} escape '\\' or name ilike $${n} escape '\\')`);
     }
-    const { entities, raw } = await query
-      .clone()
-      .addSelect('count(*) over ()', 'total')
-      .orderBy(SORT_COLUMNS[filter.sort.field], filter.sort.direction)
-      .addOrderBy('user.id', filter.sort.direction)
-      .offset(filter.offset)
-      .limit(filter.limit)
-      .getRawAndEntities<{ total: string }>();
-    if (raw.length > 0) return [entities, Number(raw[0].total)];
-    return [entities, filter.offset > 0 ? await query.getCount() : 0];
+    const conditions = where.join(' and ');
+    const direction = filter.sort.direction === 'DESC' ? 'desc' : 'asc';
+    const rows = await this.uow.query<UserRow & { total: string }>(
+      `select ${USER_COLUMNS}, count(*) over () as total from users where ${conditions}
+        order by ${SORT_COLUMNS[filter.sort.field]} ${direction}, id ${direction}
+        limit $${values.push(filter.limit)} offset $${values.push(filter.offset)}`,
+      values,
+    );
+    if (rows.length > 0) return [rows.map(fromRow), Number(rows[0].total)];
+    if (filter.offset === 0) return [[], 0];
+    const [{ total }] = await this.uow.query<{ total: string }>(`select count(*) as total from users where ${conditions}`, values.slice(0, -2));
+    return [[], Number(total)];
   }
 
   /** Which of `emails` (lower-cased) already belong to a user of the organization, in one query. */

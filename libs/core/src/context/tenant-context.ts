@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CLS_ID, ClsService, ClsStore } from 'nestjs-cls';
+import type { TenantTransaction } from '../database/tenant-transaction';
 import type { PendingTokenConfirmation } from '../database/token-state';
 
 /** An organization id, branded so that a repository method cannot be handed an arbitrary string by mistake. */
@@ -40,8 +41,8 @@ interface TenantStore extends ClsStore {
   userAgent: string | null;
   /** A holder, shared by the request's nested contexts (transactions copy the store, not the holder). */
   tokenConfirmation?: { pending: PendingTokenConfirmation | null };
-  /** Inside a transaction: which transaction (its entity manager) its first statement bound, and to what. */
-  boundTo?: { tx: object; target: string };
+  /** The unit of work's open transaction, in the context it opened for it (opaque here: typed paths stay shallow). */
+  transaction?: object;
 }
 
 export class MissingTenantContextError extends Error {
@@ -113,15 +114,18 @@ export class TenantContext {
     return pending;
   }
 
-  /** Whether `tx` already bound itself to `target` (an organization id, or `platform`) in this context. */
-  isBound(tx: object, target: string): boolean {
-    if (!this.cls.isActive()) return false;
-    const bound = this.cls.get('boundTo');
-    return bound?.tx === tx && bound.target === target;
+  /** The open transaction of this context, if any (the unit of work sets and reads it). */
+  get transaction(): TenantTransaction | undefined {
+    return this.cls.isActive() ? (this.cls.get('transaction') as TenantTransaction | undefined) : undefined;
   }
 
-  markBound(tx: object, target: string): void {
-    if (this.cls.isActive()) this.cls.set('boundTo', { tx, target });
+  set transaction(tx: TenantTransaction | undefined) {
+    this.cls.set('transaction', tx);
+  }
+
+  /** Runs `fn` in a child context that starts as a copy of this one: what it sets stays inside. */
+  runNested<T>(fn: () => Promise<T>): Promise<T> {
+    return this.cls.run({ ifNested: 'inherit' }, fn);
   }
 
   envelope(): TenantEnvelope {

@@ -1,7 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ClsPluginTransactional } from '@nestjs-cls/transactional';
-import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
 import { AppConfig } from '../config/app-config';
 import { TenantContext } from '../context/tenant-context';
@@ -31,15 +29,7 @@ export class DatabaseModule {
             extra: { max: config.databasePoolSize, application_name: options.http ? 'tenantry-api' : 'tenantry-worker' },
           }),
         }),
-        ClsModule.forRoot({
-          global: true,
-          plugins: [
-            new ClsPluginTransactional({
-              imports: [TypeOrmModule],
-              adapter: new TransactionalAdapterTypeOrm({ dataSourceToken: getDataSourceToken() }),
-            }),
-          ],
-        }),
+        ClsModule.forRoot({ global: true }),
       ],
       providers: [TenantContext, UnitOfWork],
       exports: [TenantContext, UnitOfWork],

@@ -8,7 +8,7 @@ export interface TokenState {
   orgStatus: string;
 }
 
-interface TokenStateRow {
+export interface TokenStateRow {
   status: string | null;
   role: Role | null;
   token_version: number | null;
