@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ClsModule } from 'nestjs-cls';
+import { ClsService, ClsServiceManager } from 'nestjs-cls';
 import { AppConfig } from '../config/app-config';
 import { TenantContext } from '../context/tenant-context';
 import { UnitOfWork } from './unit-of-work';
@@ -29,10 +29,16 @@ export class DatabaseModule {
             extra: { max: config.databasePoolSize, application_name: options.http ? 'tenantry-api' : 'tenantry-worker' },
           }),
         }),
-        ClsModule.forRoot({ global: true }),
       ],
-      providers: [TenantContext, UnitOfWork],
-      exports: [TenantContext, UnitOfWork],
+      providers: [
+        // The process's one ClsService, without ClsModule.forRoot: that module mounts a global guard and a global
+        // interceptor (no-ops when not enabled) on every route, and any global interceptor puts each request through
+        // RxJS. Contexts are opened by our own Fastify hook and per job, so nothing here needs them.
+        { provide: ClsService, useFactory: () => ClsServiceManager.getClsService() },
+        TenantContext,
+        UnitOfWork,
+      ],
+      exports: [ClsService, TenantContext, UnitOfWork],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { LogController } from 'fastify';
+import { LogController, preHandlerHookHandler } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { CLS_ID, ClsService } from 'nestjs-cls';
 import { Logger } from 'pino';
@@ -9,6 +9,7 @@ import { ProblemFilter } from '../errors/problem.filter';
 import { createValidationPipe } from '../errors/validation';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+const LIVENESS_PATH = '/health/live';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Echoes a well-formed `x-request-id`, otherwise makes one; Fastify then uses it for the request and its logs. */
@@ -41,16 +42,23 @@ export function configureHttpApp(app: NestFastifyApplication, logger: Logger): v
   });
   // The tenant context opens after the body is parsed: an AsyncLocalStorage context entered earlier (onRequest,
   // middleware) does not survive the body stream's events. Everything Nest runs (guards, pipes, handlers) is inside.
+  // It is attached to each route as it is registered, so that liveness, which needs no context, pays nothing for it.
   const cls = app.get(ClsService);
-  fastify.addHook('preHandler', (request, _reply, done) => {
+  const openTenantContext: preHandlerHookHandler = (request, _reply, done) => {
     cls.run(() => {
       cls.set(CLS_ID, String(request.id));
       cls.set('ip', request.ip ?? null);
       cls.set('userAgent', request.headers['user-agent'] ?? null);
       done();
     });
+  };
+  fastify.addHook('onRoute', (route) => {
+    if (route.url === LIVENESS_PATH) return;
+    route.preHandler = [openTenantContext, ...(route.preHandler ? [route.preHandler].flat() : [])];
   });
   fastify.addHook('onResponse', (request, reply, done) => {
+    // Load balancers call liveness every few seconds: a line each would drown the log.
+    if (request.routeOptions?.url === LIVENESS_PATH) return done();
     logger.info(
       {
         requestId: request.id,
@@ -65,7 +73,7 @@ export function configureHttpApp(app: NestFastifyApplication, logger: Logger): v
     done();
   });
   // Liveness answers from Fastify directly: it must answer even when the app is busy, and load balancers call it most.
-  fastify.get('/health/live', (_request, reply) => {
+  fastify.get(LIVENESS_PATH, (_request, reply) => {
     void reply.send({ status: 'ok' });
   });
 
