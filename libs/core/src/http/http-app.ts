@@ -6,7 +6,9 @@ import type { IncomingMessage } from 'node:http';
 import { CLS_ID, ClsService } from 'nestjs-cls';
 import { Logger } from 'pino';
 import { ProblemFilter } from '../errors/problem.filter';
+import { CommonError } from '../errors/domain-error';
 import { createValidationPipe } from '../errors/validation';
+import { findHostileInput } from './input-guard';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -41,8 +43,16 @@ export function configureHttpApp(app: NestFastifyApplication, logger: Logger): v
   });
   // The tenant context opens after the body is parsed: an AsyncLocalStorage context entered earlier (onRequest,
   // middleware) does not survive the body stream's events. Everything Nest runs (guards, pipes, handlers) is inside.
+  // The same hook first refuses input that no route can validate or store (see input-guard.ts), once for every
+  // route: it sees the parsed body, so request.rawBody keeps the exact bytes for signature checks.
   const cls = app.get(ClsService);
   fastify.addHook('preHandler', (request, _reply, done) => {
+    const hostile =
+      findHostileInput(request.body, 'body') ?? findHostileInput(request.query, 'query') ?? findHostileInput(request.params, 'path');
+    if (hostile) {
+      done(CommonError.validation([hostile]));
+      return;
+    }
     cls.run(() => {
       cls.set(CLS_ID, String(request.id));
       cls.set('ip', request.ip ?? null);
