@@ -17,6 +17,7 @@ const API_MODEL_PROPERTIES_ARRAY = 'swagger/apiModelPropertiesArray';
 interface ApiPropertyMetadata {
   nullable?: boolean;
   type?: unknown;
+  isArray?: boolean;
 }
 
 type Class = abstract new (...args: never[]) => unknown;
@@ -28,43 +29,58 @@ function dtoClassOf(type: unknown): Class | null {
   return Reflect.getMetadata(API_MODEL_PROPERTIES_ARRAY, resolved.prototype) ? (resolved as Class) : null;
 }
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /**
- * `null` for every property of `body` (and of the DTOs nested in it, array items included) that the DTO's OpenAPI
- * metadata does not declare `nullable`. Without this, `@IsOptional()` skips a null as if the field were absent: a PATCH
- * then writes null into a NOT NULL column (a 500), or drops the field silently (a 200 that did nothing).
+ * What the DTO's OpenAPI metadata says about `input` that class-validator does not check the same way:
+ * - `null` is refused for every property not declared `nullable` (in nested DTOs and array items too). Otherwise
+ *   `@IsOptional()` skips a null as if the field were absent: a PATCH then writes null into a NOT NULL column (a 500),
+ *   or drops the field silently (a 200 that did nothing).
+ * - a property typed as a DTO must be an object, and one typed as a list of DTOs an array: `@ValidateNested()` accepts
+ *   an empty array where it expects an object, and the service then reads fields of an array.
+ * Array items themselves are left to the route (`@ValidateNested({ each: true })`, or a bulk route's per-row result).
  */
-export function nullFieldErrors(dto: Class, body: unknown, parent = ''): FieldError[] {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return [];
+export function shapeErrors(dto: Class, input: Record<string, unknown>, parent = ''): FieldError[] {
   const errors: FieldError[] = [];
-  for (const key of Object.keys(body)) {
-    const value = (body as Record<string, unknown>)[key];
+  for (const key of Object.keys(input)) {
+    const value = input[key];
     const field = parent ? `${parent}.${key}` : key;
     const property = Reflect.getMetadata(API_MODEL_PROPERTIES, dto.prototype, key) as ApiPropertyMetadata | undefined;
     if (value === null) {
       if (!property?.nullable) errors.push({ field, message: `${field} must not be null` });
       continue;
     }
-    const nested = property && typeof value === 'object' ? dtoClassOf(property.type) : null;
+    const nested = property ? dtoClassOf(property.type) : null;
     if (!nested) continue;
-    if (Array.isArray(value)) value.forEach((item, index) => errors.push(...itemNullErrors(nested, item, `${field}.${index}`)));
-    else errors.push(...nullFieldErrors(nested, value, field));
+    if (property?.isArray) {
+      if (!Array.isArray(value)) errors.push({ field, message: `${field} must be an array` });
+      else value.forEach((item, index) => isPlainObject(item) && errors.push(...shapeErrors(nested, item, `${field}.${index}`)));
+    } else if (!isPlainObject(value)) {
+      errors.push({ field, message: `${field} must be an object` });
+    } else {
+      errors.push(...shapeErrors(nested, value, field));
+    }
   }
   return errors;
 }
 
-function itemNullErrors(dto: Class, item: unknown, field: string): FieldError[] {
-  return item === null ? [{ field, message: `${field} must not be null` }] : nullFieldErrors(dto, item, field);
+/** The body of a route that takes a DTO: absent (validated as `{}`) or an object, never null, a list or a scalar. */
+function bodyShapeErrors(dto: Class, body: unknown): FieldError[] {
+  if (body === undefined) return [];
+  if (!isPlainObject(body)) return [{ field: 'body', message: `body must be a JSON object${body === null ? ', not null' : ''}` }];
+  return shapeErrors(dto, body);
 }
 
 /**
  * The one validation pipe: unknown fields are rejected (no mass assignment), `null` is refused wherever the DTO does not
- * declare it nullable (new DTOs get that from their @ApiProperty alone), and failures become 400 problem+json.
+ * declare it nullable and nested DTOs must have their declared shape (new DTOs get both from their @ApiProperty alone), and failures become 400 problem+json.
  */
 class ProblemValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const dto = metadata.type === 'body' || metadata.type === 'query' ? dtoClassOf(metadata.metatype) : null;
     if (dto) {
-      const errors = nullFieldErrors(dto, value);
+      const errors = metadata.type === 'body' ? bodyShapeErrors(dto, value) : isPlainObject(value) ? shapeErrors(dto, value) : [];
       if (errors.length > 0) throw CommonError.validation(errors);
     }
     return super.transform(value, metadata);
