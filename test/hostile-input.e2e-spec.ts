@@ -103,9 +103,18 @@ describe('hostile input on every operation of the OpenAPI document', () => {
   let org: TestOrganization;
   let fixtures: Record<string, () => Promise<Fixture>>;
 
+  // A database of its own: the fingerprint covers every row of every table, which other test files running at the
+  // same time would change in the shared one.
+  const database = `${process.env.TEST_DATABASE}_hostile`;
+  const ownerUrl = (name: string) => Object.assign(new URL(process.env.DATABASE_OWNER_URL!), { pathname: `/${name}` }).toString();
+  const appUrl = Object.assign(new URL(process.env.DATABASE_URL!), { pathname: `/${database}` }).toString();
+
   beforeAll(async () => {
-    t = await TestApp.boot();
-    owner = await connect('owner');
+    const { runMigrations } = await import('@tenantry/core');
+    await runMigrations(ownerUrl(database));
+    t = await TestApp.boot({ databaseUrl: appUrl, databaseOwnerUrl: ownerUrl(database) });
+    owner = new Client({ connectionString: ownerUrl(database) });
+    await owner.connect();
     tokens.superadmin = await loginSuperadmin(t);
     org = await createOrganization(t, tokens.superadmin);
     tokens.admin = org.admin.token;
@@ -136,6 +145,11 @@ describe('hostile input on every operation of the OpenAPI document', () => {
   afterAll(async () => {
     await owner?.end();
     await t?.close();
+    if (process.env.KEEP_TEST_DB !== '1') {
+      const admin = await connect('owner');
+      await admin.query(`drop database if exists "${database}" with (force)`);
+      await admin.end();
+    }
   });
 
   async function freshRefreshToken(): Promise<string> {
@@ -143,7 +157,7 @@ describe('hostile input on every operation of the OpenAPI document', () => {
     return response.body.refreshToken;
   }
 
-  /** A cheap fingerprint of every table, read as the owner (no RLS): md5 over the md5 of each row. */
+  /** A cheap fingerprint of every table, read as the owner (no RLS): the row count and an md5 over each row's md5. */
   async function fingerprint(): Promise<Record<string, string>> {
     const tables = await owner.query<{ name: string }>(`select tablename as name from pg_tables where schemaname = 'public' order by 1`);
     const result: Record<string, string> = {};

@@ -35,6 +35,10 @@ function fastifyDetail(code: string, message: string): string {
       return 'The request body is larger than the 1 MiB limit';
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'Send JSON with content-type: application/json';
+    case 'FST_ERR_BAD_URL':
+      return 'The URL is not valid percent-encoded UTF-8';
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return 'A path parameter is longer than 100 characters';
     default:
       return message;
   }
