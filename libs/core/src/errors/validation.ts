@@ -29,6 +29,29 @@ function dtoClassOf(type: unknown): Class | null {
   return Reflect.getMetadata(API_MODEL_PROPERTIES_ARRAY, resolved.prototype) ? (resolved as Class) : null;
 }
 
+interface PropertyShape {
+  nullable: boolean;
+  nested: Class | null;
+  isArray: boolean;
+}
+
+/** Each DTO's properties as the shape rules need them, read from its metadata once (the pipe runs on every request). */
+const shapes = new WeakMap<Class, Map<string, PropertyShape>>();
+
+function shapeOf(dto: Class): Map<string, PropertyShape> {
+  let shape = shapes.get(dto);
+  if (!shape) {
+    shape = new Map();
+    const names = (Reflect.getMetadata(API_MODEL_PROPERTIES_ARRAY, dto.prototype) ?? []) as string[];
+    for (const name of names.map((entry) => entry.replace(/^:/, ''))) {
+      const property = (Reflect.getMetadata(API_MODEL_PROPERTIES, dto.prototype, name) ?? {}) as ApiPropertyMetadata;
+      shape.set(name, { nullable: property.nullable === true, nested: dtoClassOf(property.type), isArray: property.isArray === true });
+    }
+    shapes.set(dto, shape);
+  }
+  return shape;
+}
+
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -42,18 +65,19 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
  * Array items themselves are left to the route (`@ValidateNested({ each: true })`, or a bulk route's per-row result).
  */
 export function shapeErrors(dto: Class, input: Record<string, unknown>, parent = ''): FieldError[] {
+  const shape = shapeOf(dto);
   const errors: FieldError[] = [];
-  for (const key of Object.keys(input)) {
+  for (const key in input) {
     const value = input[key];
-    const field = parent ? `${parent}.${key}` : key;
-    const property = Reflect.getMetadata(API_MODEL_PROPERTIES, dto.prototype, key) as ApiPropertyMetadata | undefined;
+    const property = shape.get(key);
     if (value === null) {
-      if (!property?.nullable) errors.push({ field, message: `${field} must not be null` });
+      if (!property?.nullable) errors.push({ field: join(parent, key), message: `${join(parent, key)} must not be null` });
       continue;
     }
-    const nested = property ? dtoClassOf(property.type) : null;
+    const nested = property?.nested;
     if (!nested) continue;
-    if (property?.isArray) {
+    const field = join(parent, key);
+    if (property.isArray) {
       if (!Array.isArray(value)) errors.push({ field, message: `${field} must be an array` });
       else value.forEach((item, index) => isPlainObject(item) && errors.push(...shapeErrors(nested, item, `${field}.${index}`)));
     } else if (!isPlainObject(value)) {
@@ -64,6 +88,8 @@ export function shapeErrors(dto: Class, input: Record<string, unknown>, parent =
   }
   return errors;
 }
+
+const join = (parent: string, key: string) => (parent ? `${parent}.${key}` : key);
 
 /** The body of a route that takes a DTO: absent (validated as `{}`) or an object, never null, a list or a scalar. */
 function bodyShapeErrors(dto: Class, body: unknown): FieldError[] {
