@@ -310,6 +310,26 @@ describe('hostile input on every operation of the OpenAPI document', () => {
     expect(names.length).toBeGreaterThanOrEqual(Object.keys(fixtures).length);
   });
 
+  it('declares explicit bounds for every number, string and array a client sends (body fields, path and query parameters)', () => {
+    const unbounded: string[] = [];
+    const inspect = (where: string, raw: Schema) => {
+      const schema = resolve(raw);
+      if ((schema.type === 'integer' || schema.type === 'number') && (schema.minimum === undefined || schema.maximum === undefined)) {
+        unbounded.push(`${where}: ${schema.type} without minimum and maximum`);
+      }
+      if (schema.type === 'string' && !schema.enum && schema.maxLength === undefined && schema.format !== 'uuid') {
+        unbounded.push(`${where}: string without maxLength, enum or uuid format`);
+      }
+      if (schema.type === 'array' && schema.maxItems === undefined) unbounded.push(`${where}: array without maxItems`);
+    };
+    for (const { method, path, operation } of operations()) {
+      for (const parameter of operation.parameters ?? []) if (parameter.in !== 'header') inspect(`${method} ${path} ${parameter.in} ${parameter.name}`, parameter.schema);
+      const body = operation.requestBody?.content['application/json']?.schema;
+      for (const [fieldPath, schema] of body ? fields(body) : []) inspect(`${method} ${path} body ${fieldPath.join('.')}`, schema);
+    }
+    expect(unbounded).toEqual([]);
+  });
+
   it('answers every hostile value with a 4xx problem document and changes nothing', async () => {
     const failures: string[] = [];
     const skipped: string[] = [];
