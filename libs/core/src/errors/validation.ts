@@ -100,7 +100,8 @@ function bodyShapeErrors(dto: Class, body: unknown): FieldError[] {
 
 /**
  * The one validation pipe: unknown fields are rejected (no mass assignment), `null` is refused wherever the DTO does not
- * declare it nullable and nested DTOs must have their declared shape (new DTOs get both from their @ApiProperty alone), and failures become 400 problem+json.
+ * declare it nullable, nested DTOs must have their declared shape (a new DTO gets both from its @ApiProperty alone),
+ * and failures become 400 problem+json.
  */
 class ProblemValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
