@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { HttpResponse, TestApp } from './support/app';
-import { connect } from './support/db';
 import { TestOrganization, createOrganization, createUser, loginSuperadmin, uniqueSlug } from './support/factories';
 
 /**
@@ -103,15 +102,13 @@ describe('hostile input on every operation of the OpenAPI document', () => {
   let org: TestOrganization;
   let fixtures: Record<string, () => Promise<Fixture>>;
 
-  // A database of its own: the fingerprint covers every row of every table, which other test files running at the
-  // same time would change in the shared one.
-  const database = `${process.env.TEST_DATABASE}_hostile`;
+  // A database of its own (migrated by globalSetup): the fingerprint covers every row of every table, which other test
+  // files running at the same time would change in the shared one.
+  const database = process.env.ISOLATED_TEST_DATABASE!;
   const ownerUrl = (name: string) => Object.assign(new URL(process.env.DATABASE_OWNER_URL!), { pathname: `/${name}` }).toString();
   const appUrl = Object.assign(new URL(process.env.DATABASE_URL!), { pathname: `/${database}` }).toString();
 
   beforeAll(async () => {
-    const { runMigrations } = await import('@tenantry/core');
-    await runMigrations(ownerUrl(database));
     t = await TestApp.boot({ databaseUrl: appUrl, databaseOwnerUrl: ownerUrl(database) });
     owner = new Client({ connectionString: ownerUrl(database) });
     await owner.connect();
@@ -145,11 +142,6 @@ describe('hostile input on every operation of the OpenAPI document', () => {
   afterAll(async () => {
     await owner?.end();
     await t?.close();
-    if (process.env.KEEP_TEST_DB !== '1') {
-      const admin = await connect('owner');
-      await admin.query(`drop database if exists "${database}" with (force)`);
-      await admin.end();
-    }
   });
 
   async function freshRefreshToken(): Promise<string> {
