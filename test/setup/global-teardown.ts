@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { Client } from 'pg';
 
-/** Drops the run's database and deletes its Redis keys. */
+/** Drops the run's databases and deletes its Redis keys. */
 export default async function globalTeardown(): Promise<void> {
   const database = process.env.TEST_DATABASE;
   if (database && process.env.KEEP_TEST_DB !== '1') {
@@ -10,6 +10,7 @@ export default async function globalTeardown(): Promise<void> {
     const client = new Client({ connectionString: url.toString() });
     await client.connect();
     await client.query(`drop database if exists "${database}" with (force)`);
+    if (process.env.ISOLATED_TEST_DATABASE) await client.query(`drop database if exists "${process.env.ISOLATED_TEST_DATABASE}" with (force)`);
     await client.end();
   }
   const prefix = process.env.REDIS_PREFIX;

@@ -11,6 +11,10 @@ export function testEnvironment(runId: string): Record<string, string> {
     NODE_ENV: 'test',
     TEST_RUN_ID: runId,
     TEST_DATABASE: database,
+    // A second database for the one test that fingerprints every table (test/hostile-input.e2e-spec.ts): other files
+    // write to the first one at the same time. Migrated in globalSetup, before any worker starts, because migrations
+    // alter the app role, which two concurrent runs cannot do ("tuple concurrently updated").
+    ISOLATED_TEST_DATABASE: `${database}_isolated`,
     DATABASE_OWNER_URL: owner.toString(),
     DATABASE_URL: app.toString(),
     DATABASE_POOL_SIZE: '10',

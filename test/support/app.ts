@@ -1,3 +1,4 @@
+import { Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { AppConfig, Config, PinoNestLogger, configureHttpApp, createFastifyAdapter, createRootLogger, parseConfig } from '@tenantry/core';
@@ -34,11 +35,12 @@ export type ConfigOverrides = Partial<Omit<Config, 'rateLimit'>> & { rateLimit?:
 export class TestApp {
   private constructor(readonly app: NestFastifyApplication) {}
 
-  static async boot(overrides: ConfigOverrides = {}, logs?: LogCapture): Promise<TestApp> {
+  /** `controllers` adds probes of the test's own beside the app's routes (e.g. to see what a handler receives). */
+  static async boot(overrides: ConfigOverrides = {}, logs?: LogCapture, extra: { controllers?: Array<Type<unknown>> } = {}): Promise<TestApp> {
     const base = parseConfig(process.env);
     const config: Config = { ...base, ...overrides, rateLimit: { ...base.rateLimit, ...overrides.rateLimit } };
     const logger = logs ? createRootLogger('test', 'info', logs) : createRootLogger('test', process.env.LOG_LEVEL);
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule], controllers: extra.controllers ?? [] })
       .overrideProvider(AppConfig)
       .useValue(config)
       .compile();

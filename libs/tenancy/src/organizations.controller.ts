@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Idempotent, PageQueryDto, Roles, UuidPipe, toPage } from '@tenantry/core';
+import { ApiUuidParam, Idempotent, PageQueryDto, Roles, UuidPipe, toPage } from '@tenantry/core';
 import { CreateOrganizationDto, OrganizationDto, OrganizationPageDto, UpdateOrganizationDto } from './dto/organization.dto';
 import { OrganizationsService } from './organizations.service';
 
@@ -37,6 +37,7 @@ export class OrganizationsController {
   }
 
   @Get(':id')
+  @ApiUuidParam()
   @ApiOperation({ summary: 'One organization (superadmin, or a member of it)' })
   @ApiOkResponse({ type: OrganizationDto })
   async get(@Param('id', UuidPipe) id: string): Promise<OrganizationDto> {
@@ -44,6 +45,7 @@ export class OrganizationsController {
   }
 
   @Patch(':id')
+  @ApiUuidParam()
   @ApiOperation({ summary: 'Rename an organization (superadmin, or its admin); the slug is the superadmin\'s' })
   @ApiOkResponse({ type: OrganizationDto })
   async update(@Param('id', UuidPipe) id: string, @Body() body: UpdateOrganizationDto): Promise<OrganizationDto> {
@@ -51,6 +53,7 @@ export class OrganizationsController {
   }
 
   @Delete(':id')
+  @ApiUuidParam()
   @HttpCode(204)
   @ApiOperation({ summary: 'Deactivate an organization: its users cannot log in and their tokens are refused at once (superadmin)' })
   @ApiNoContentResponse()

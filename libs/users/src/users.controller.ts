@@ -11,7 +11,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Idempotent, Roles, UuidPipe, toPage } from '@tenantry/core';
+import { ApiUuidParam, Idempotent, Roles, UuidPipe, toPage } from '@tenantry/core';
 import { BulkCreateUsersDto, BulkCreateUsersResultDto } from './dto/bulk-create-users.dto';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
@@ -59,6 +59,7 @@ export class UsersController {
   }
 
   @Get(':id')
+  @ApiUuidParam()
   @Roles(...rolesFor('read'))
   @ApiOperation({ summary: 'One user (admin, viewer, or the user themselves)' })
   @ApiOkResponse({ type: UserDto })
@@ -68,6 +69,7 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @ApiUuidParam()
   @Roles(...rolesFor('update'))
   @ApiOperation({ summary: 'Change a user: admin (name, role, status), or the user themselves (name; password with currentPassword)' })
   @ApiOkResponse({ type: UserDto })
@@ -78,6 +80,7 @@ export class UsersController {
   }
 
   @Delete(':id')
+  @ApiUuidParam()
   @HttpCode(204)
   @Roles(...rolesFor('delete'))
   @ApiOperation({ summary: "Deactivate a user; their tokens stop working at once (admin)" })

@@ -3,6 +3,7 @@ import { ThrottlerException } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { DomainError, FieldError } from './domain-error';
+import { dataExceptionLogFields, dataExceptionState } from './sql-state';
 
 export interface ProblemDocument {
   type: string;
@@ -34,6 +35,10 @@ function fastifyDetail(code: string, message: string): string {
       return 'The request body is larger than the 1 MiB limit';
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'Send JSON with content-type: application/json';
+    case 'FST_ERR_BAD_URL':
+      return 'The URL is not valid percent-encoded UTF-8';
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return 'A path parameter is longer than 100 characters';
     default:
       return message;
   }
@@ -125,6 +130,22 @@ export class ProblemFilter implements ExceptionFilter {
         title: STATUS_CODES[fst.statusCode] ?? 'Error',
         status: fst.statusCode,
         detail: fastifyDetail(fst.code, fst.message),
+        ...base,
+      };
+    }
+    const sqlState = dataExceptionState(exception);
+    if (sqlState) {
+      // Not the caller's fault alone: input the edge should have refused reached PostgreSQL. The values stay out of
+      // the log (they may be secrets or personal data); the SQLSTATE and the column say where the edge has a gap.
+      this.logger.error(
+        { event: 'input.reached_database', ...dataExceptionLogFields(exception), method: request.method, route: request.routeOptions?.url },
+        'Bug: PostgreSQL refused a value that validation let through',
+      );
+      return {
+        type: PROBLEM_BASE + 'invalid_value',
+        title: 'Bad Request',
+        status: 400,
+        detail: 'A value in the request cannot be stored or compared; check its type, range and characters',
         ...base,
       };
     }

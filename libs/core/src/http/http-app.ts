@@ -1,12 +1,14 @@
 import { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { LogController, preHandlerHookHandler } from 'fastify';
+import { FastifyError, FastifyReply, FastifyRequest, LogController, preHandlerHookHandler } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { CLS_ID, ClsService } from 'nestjs-cls';
 import { Logger } from 'pino';
 import { ProblemFilter } from '../errors/problem.filter';
+import { CommonError } from '../errors/domain-error';
 import { createValidationPipe } from '../errors/validation';
+import { findHostileInput } from './input-guard';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const LIVENESS_PATH = '/health/live';
@@ -26,6 +28,16 @@ export function createFastifyAdapter(logger: Logger, options: { trustProxy: bool
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: requestIdFor,
     trustProxy: options.trustProxy,
+    // A URL the router cannot decode (bad percent-encoding) or with an overlong parameter is refused before any
+    // route or hook runs; without this Fastify answers it with its own JSON instead of a problem document.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const problem = new ProblemFilter().toProblem(error, request);
+      void reply
+        .status(problem.status)
+        .header('x-request-id', request.id)
+        .header('content-type', 'application/problem+json; charset=utf-8')
+        .send(problem);
+    },
   });
 }
 
@@ -43,8 +55,16 @@ export function configureHttpApp(app: NestFastifyApplication, logger: Logger): v
   // The tenant context opens after the body is parsed: an AsyncLocalStorage context entered earlier (onRequest,
   // middleware) does not survive the body stream's events. Everything Nest runs (guards, pipes, handlers) is inside.
   // It is attached to each route as it is registered, so that liveness, which needs no context, pays nothing for it.
+  // The same hook first refuses input that no route can validate or store (see input-guard.ts), once for every
+  // route: it sees the parsed body, so request.rawBody keeps the exact bytes for signature checks.
   const cls = app.get(ClsService);
   const openTenantContext: preHandlerHookHandler = (request, _reply, done) => {
+    const hostile =
+      findHostileInput(request.body, 'body') ?? findHostileInput(request.query, 'query') ?? findHostileInput(request.params, 'path');
+    if (hostile) {
+      done(CommonError.validation([hostile]));
+      return;
+    }
     cls.run(() => {
       cls.set(CLS_ID, String(request.id));
       cls.set('ip', request.ip ?? null);
@@ -112,23 +132,29 @@ const PROBLEM_SCHEMA = {
     errors: {
       type: 'array',
       description: 'Validation failures, one per field',
-      items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+      items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } },
     },
     errorId: { type: 'string', description: 'On a 500 only: quote it when reporting the error' },
   },
 };
 
-/** Every operation can fail the same way: its `default` response is a problem document, and consumers can rely on it. */
+/**
+ * Every operation can fail the same way: its `default` response is a problem document, and each error response it
+ * names (`@ApiNotFoundResponse({ description })`, ...) has that body too, so a typed client can read it.
+ */
 function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
   document.components = { ...document.components, schemas: { ...document.components?.schemas, Problem: PROBLEM_SCHEMA } };
-  const problem = {
-    description: 'Any error: a problem document (application/problem+json)',
-    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-  };
+  const content = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+  const problem = { description: 'Any error: a problem document (application/problem+json)', content };
   for (const path of Object.values(document.paths)) {
     for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
       const operation = path[method];
-      if (operation) operation.responses = { ...operation.responses, default: operation.responses?.default ?? problem };
+      if (!operation) continue;
+      const responses = { ...operation.responses };
+      for (const [status, response] of Object.entries(responses)) {
+        if (Number(status) >= 400 && response && !('$ref' in response) && !response.content) responses[status] = { ...response, content };
+      }
+      operation.responses = { ...responses, default: operation.responses?.default ?? problem };
     }
   }
   return document;

@@ -1,4 +1,5 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
+import { ApiParam } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
 import { CommonError } from '../errors/domain-error';
 
@@ -10,3 +11,6 @@ export class UuidPipe implements PipeTransform<string, string> {
     return value;
   }
 }
+
+/** Documents a UUID path parameter (the UuidPipe's rule), so clients and the hostile-input walk know its format. */
+export const ApiUuidParam = (name = 'id') => ApiParam({ name, type: String, format: 'uuid' });

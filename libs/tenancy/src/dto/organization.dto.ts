@@ -1,4 +1,4 @@
-import { trim } from '@tenantry/core';
+import { PageMetaDto, trim } from '@tenantry/core';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsEmail, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateNested } from 'class-validator';
@@ -8,13 +8,13 @@ export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/;
 const SLUG_MESSAGE = 'slug must be 2-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit';
 
 export class InitialAdminDto {
-  @ApiProperty({ format: 'email', example: 'ada@acme.test' })
+  @ApiProperty({ format: 'email', maxLength: 320, example: 'ada@acme.test' })
   @Transform(trim)
   @IsEmail({}, { message: 'email must be an e-mail address' })
   @MaxLength(320)
   email: string;
 
-  @ApiProperty({ example: 'Ada Lovelace' })
+  @ApiProperty({ maxLength: 200, example: 'Ada Lovelace' })
   @Transform(trim)
   @IsString()
   @IsNotEmpty()
@@ -29,14 +29,14 @@ export class InitialAdminDto {
 }
 
 export class CreateOrganizationDto {
-  @ApiProperty({ example: 'Acme Inc' })
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Acme Inc' })
   @Transform(trim)
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
   name: string;
 
-  @ApiProperty({ example: 'acme', pattern: SLUG_PATTERN.source })
+  @ApiProperty({ example: 'acme', pattern: SLUG_PATTERN.source, minLength: 2, maxLength: 63 })
   @IsString()
   @Matches(SLUG_PATTERN, { message: SLUG_MESSAGE })
   slug: string;
@@ -48,7 +48,7 @@ export class CreateOrganizationDto {
 }
 
 export class UpdateOrganizationDto {
-  @ApiPropertyOptional({ example: 'Acme Corporation' })
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200, example: 'Acme Corporation' })
   @IsOptional()
   @Transform(trim)
   @IsString()
@@ -56,7 +56,7 @@ export class UpdateOrganizationDto {
   @MaxLength(200)
   name?: string;
 
-  @ApiPropertyOptional({ description: 'Superadmin only: webhook and login URLs use it', pattern: SLUG_PATTERN.source })
+  @ApiPropertyOptional({ description: 'Superadmin only: webhook and login URLs use it', pattern: SLUG_PATTERN.source, minLength: 2, maxLength: 63 })
   @IsOptional()
   @IsString()
   @Matches(SLUG_PATTERN, { message: SLUG_MESSAGE })
@@ -67,7 +67,7 @@ export class OrganizationDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() name: string;
   @ApiProperty() slug: string;
-  @ApiProperty({ enum: ORGANIZATION_STATUSES }) status: OrganizationStatus;
+  @ApiProperty({ enum: ORGANIZATION_STATUSES, enumName: 'OrganizationStatus' }) status: OrganizationStatus;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
 
@@ -85,5 +85,5 @@ export class OrganizationDto {
 
 export class OrganizationPageDto {
   @ApiProperty({ type: [OrganizationDto] }) data: OrganizationDto[];
-  @ApiProperty({ example: { page: 1, limit: 20, total: 1 } }) meta: { page: number; limit: number; total: number };
+  @ApiProperty({ type: PageMetaDto }) meta: PageMetaDto;
 }

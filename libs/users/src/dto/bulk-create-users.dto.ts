@@ -20,8 +20,8 @@ export const BULK_ROW_STATUSES = ['created', 'conflict', 'invalid'] as const;
 export type BulkRowStatus = (typeof BULK_ROW_STATUSES)[number];
 
 export class BulkRowResultDto {
-  @ApiProperty({ description: 'The row\'s position in `users`, from 0' }) index: number;
-  @ApiProperty({ enum: BULK_ROW_STATUSES }) status: BulkRowStatus;
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: BULK_MAX_USERS - 1, description: 'The row\'s position in `users`, from 0' }) index: number;
+  @ApiProperty({ enum: BULK_ROW_STATUSES, enumName: 'BulkRowStatus' }) status: BulkRowStatus;
   @ApiPropertyOptional({ format: 'uuid', description: 'The new user\'s id, for created rows' }) id?: string;
   @ApiPropertyOptional({ description: 'Why the row was not created' }) error?: string;
 }

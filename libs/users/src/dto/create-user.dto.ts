@@ -15,14 +15,14 @@ export class CreateUserDto {
   @MaxLength(320)
   email: string;
 
-  @ApiProperty({ maxLength: 200, example: 'Grace Hopper' })
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Grace Hopper' })
   @Transform(trim)
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
   name: string;
 
-  @ApiProperty({ enum: ASSIGNABLE_ROLES, description: 'Never superadmin' })
+  @ApiProperty({ enum: ASSIGNABLE_ROLES, enumName: 'AssignableRole', description: 'Never superadmin' })
   @IsIn(ASSIGNABLE_ROLES, { message: `role must be one of: ${ASSIGNABLE_ROLES.join(', ')}` })
   role: OrgRole;
 

@@ -9,12 +9,12 @@ export const USER_SORTS = USER_SORT_FIELDS.flatMap((field) => [field, `-${field}
 
 /** GET /v1/users: a page, optionally filtered and sorted (`-` for descending). */
 export class ListUsersQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ enum: ORG_ROLES })
+  @ApiPropertyOptional({ enum: ORG_ROLES, enumName: 'OrgRole' })
   @IsOptional()
   @IsIn(ORG_ROLES, { message: `role must be one of: ${ORG_ROLES.join(', ')}` })
   role?: OrgRole;
 
-  @ApiPropertyOptional({ enum: USER_STATUSES })
+  @ApiPropertyOptional({ enum: USER_STATUSES, enumName: 'UserStatus' })
   @IsOptional()
   @IsIn(USER_STATUSES, { message: `status must be one of: ${USER_STATUSES.join(', ')}` })
   status?: UserStatus;
@@ -25,7 +25,7 @@ export class ListUsersQueryDto extends PageQueryDto {
   @MaxLength(200)
   q?: string;
 
-  @ApiPropertyOptional({ enum: USER_SORTS, default: '-createdAt' })
+  @ApiPropertyOptional({ enum: USER_SORTS, enumName: 'UserSort', default: '-createdAt' })
   @IsOptional()
   @IsIn(USER_SORTS, { message: `sort must be one of: ${USER_SORTS.join(', ')}` })
   sort: string = '-createdAt';

@@ -16,7 +16,7 @@ const changesPassword = (body: UpdateUserDto) => body.password !== undefined || 
  * (users.policy.ts); any other field (email, orgId, ...) is rejected with 400 before that.
  */
 export class UpdateUserDto {
-  @ApiPropertyOptional({ maxLength: 200, description: 'Admin, or the user themselves' })
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200, description: 'Admin, or the user themselves' })
   @IsOptional()
   @Transform(trim)
   @IsString()
@@ -24,12 +24,12 @@ export class UpdateUserDto {
   @MaxLength(200)
   name?: string;
 
-  @ApiPropertyOptional({ enum: ASSIGNABLE_ROLES, description: 'Admin only; nobody raises their own role' })
+  @ApiPropertyOptional({ enum: ASSIGNABLE_ROLES, enumName: 'AssignableRole', description: 'Admin only; nobody raises their own role' })
   @IsOptional()
   @IsIn(ASSIGNABLE_ROLES, { message: `role must be one of: ${ASSIGNABLE_ROLES.join(', ')}` })
   role?: OrgRole;
 
-  @ApiPropertyOptional({ enum: SETTABLE_STATUSES, description: 'Admin only; leaving active revokes the user\'s tokens' })
+  @ApiPropertyOptional({ enum: SETTABLE_STATUSES, enumName: 'SettableUserStatus', description: 'Admin only; leaving active revokes the user\'s tokens' })
   @IsOptional()
   @IsIn(SETTABLE_STATUSES, { message: `status must be one of: ${SETTABLE_STATUSES.join(', ')}` })
   status?: (typeof SETTABLE_STATUSES)[number];
@@ -46,7 +46,7 @@ export class UpdateUserDto {
   @MaxLength(PASSWORD_MAX_LENGTH)
   password?: string;
 
-  @ApiPropertyOptional({ writeOnly: true, description: 'Required with password' })
+  @ApiPropertyOptional({ writeOnly: true, minLength: 1, maxLength: PASSWORD_MAX_LENGTH, description: 'Required with password' })
   @ValidateIf(changesPassword)
   @IsString({ message: 'currentPassword is required to change the password' })
   @IsNotEmpty({ message: 'currentPassword is required to change the password' })

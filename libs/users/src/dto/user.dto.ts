@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ORG_ROLES, OrgRole } from '@tenantry/core';
+import { ORG_ROLES, OrgRole, PageMetaDto } from '@tenantry/core';
 import { USER_SOURCES, USER_STATUSES, User, UserSource, UserStatus } from '../user.entity';
 
 /** A user as the API shows it: never a password hash. */
@@ -7,10 +7,10 @@ export class UserDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'email' }) email: string;
   @ApiProperty() name: string;
-  @ApiProperty({ enum: ORG_ROLES }) role: OrgRole;
-  @ApiProperty({ enum: USER_STATUSES }) status: UserStatus;
+  @ApiProperty({ enum: ORG_ROLES, enumName: 'OrgRole' }) role: OrgRole;
+  @ApiProperty({ enum: USER_STATUSES, enumName: 'UserStatus' }) status: UserStatus;
   @ApiProperty({ type: String, nullable: true }) externalId: string | null;
-  @ApiProperty({ enum: USER_SOURCES }) source: UserSource;
+  @ApiProperty({ enum: USER_SOURCES, enumName: 'UserSource' }) source: UserSource;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
 
@@ -31,5 +31,5 @@ export class UserDto {
 
 export class UserPageDto {
   @ApiProperty({ type: [UserDto] }) data: UserDto[];
-  @ApiProperty({ example: { page: 1, limit: 20, total: 1 } }) meta: { page: number; limit: number; total: number };
+  @ApiProperty({ type: PageMetaDto }) meta: PageMetaDto;
 }
