@@ -1,5 +1,5 @@
 import { TestApp } from './support/app';
-import { connect } from './support/db';
+import { connect, queryAsOwner } from './support/db';
 import { SUPERADMIN, TestOrganization, createOrganization, loginSuperadmin } from './support/factories';
 
 interface Pair {
@@ -37,14 +37,7 @@ describe('token lifecycle', () => {
       await owner.end();
     }
   };
-  const asOwner = async (sql: string, params: unknown[]) => {
-    const owner = await connect('owner');
-    try {
-      return (await owner.query(sql, params)).rows;
-    } finally {
-      await owner.end();
-    }
-  };
+  const asOwner = queryAsOwner;
 
   beforeAll(async () => {
     t = await TestApp.boot();

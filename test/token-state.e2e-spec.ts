@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ApiProcess, startApiProcess } from './support/api-process';
 import { TestApp } from './support/app';
-import { connect } from './support/db';
+import { queryAsOwner } from './support/db';
 import { SUPERADMIN, TestOrganization, createOrganization, createUserWithToken, loginSuperadmin } from './support/factories';
 import { statementsDuring } from './support/query-counter';
 
@@ -13,14 +13,6 @@ describe('token state in one API instance', () => {
   let a: TestApp;
   let org: TestOrganization;
 
-  const asOwner = async (sql: string, params: unknown[] = []) => {
-    const owner = await connect('owner');
-    try {
-      return (await owner.query(sql, params)).rows;
-    } finally {
-      await owner.end();
-    }
-  };
 
   beforeAll(async () => {
     a = await TestApp.boot();
@@ -66,8 +58,8 @@ describe('token state in one API instance', () => {
       const user = await createUserWithToken(a, org, 'viewer');
       expect((await a.get('/v1/auth/me', user.token)).status).toBe(200);
 
-      await asOwner(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'tenantry-token-state' and datname = current_database()`);
-      await asOwner(`update users set status = 'deactivated' where id = $1`, [user.id]);
+      await queryAsOwner(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'tenantry-token-state' and datname = current_database()`);
+      await queryAsOwner(`update users set status = 'deactivated' where id = $1`, [user.id]);
 
       expect((await a.get('/v1/auth/me', user.token)).status).toBe(401);
       const bypassed = await statementsDuring(() => a.get('/v1/auth/me', org.admin.token));
@@ -97,14 +89,6 @@ describe('token state across two API processes', () => {
   let superToken: string;
   let org: { id: string; slug: string; admin: { email: string; password: string; token: string } };
 
-  const asOwner = async (sql: string, params: unknown[] = []) => {
-    const owner = await connect('owner');
-    try {
-      return (await owner.query(sql, params)).rows;
-    } finally {
-      await owner.end();
-    }
-  };
   const login = async (api: ApiProcess, credentials: { organization?: string; email: string; password: string }) => {
     const response = await api.request('POST', '/v1/auth/login', { body: credentials });
     expect(response.status).toBe(200);
@@ -160,7 +144,7 @@ describe('token state across two API processes', () => {
     expect((await a.request('GET', '/v1/auth/me', { token: user.token })).status).toBe(200);
     expect((await b.request('GET', '/v1/auth/me', { token: user.token })).status).toBe(200);
 
-    await asOwner(`update users set status = 'deactivated' where id = $1`, [user.id]);
+    await queryAsOwner(`update users set status = 'deactivated' where id = $1`, [user.id]);
 
     expect((await a.request('GET', '/v1/auth/me', { token: user.token })).status).toBe(401);
     expect((await b.request('GET', '/v1/auth/me', { token: user.token })).status).toBe(401);
@@ -170,12 +154,12 @@ describe('token state across two API processes', () => {
     // A platform admin of this test's own: other test files share the database and the bootstrap superadmin.
     const { hash } = await import('@node-rs/argon2');
     const operator = { email: `operator-${randomBytes(4).toString('hex')}@platform.test`, password: 'Operator-Password-1!' };
-    await asOwner(`insert into platform_admins (email, name, password_hash) values ($1, 'Operator', $2)`, [operator.email, await hash(operator.password)]);
+    await queryAsOwner(`insert into platform_admins (email, name, password_hash) values ($1, 'Operator', $2)`, [operator.email, await hash(operator.password)]);
     const token = await login(b, operator);
     expect((await b.request('GET', '/v1/organizations', { token })).status).toBe(200);
     expect((await a.request('GET', '/v1/organizations', { token })).status).toBe(200);
 
-    await asOwner(`update platform_admins set token_version = token_version + 1 where email = $1`, [operator.email]);
+    await queryAsOwner(`update platform_admins set token_version = token_version + 1 where email = $1`, [operator.email]);
 
     expect((await b.request('GET', '/v1/organizations', { token })).status).toBe(401);
     expect((await a.request('GET', '/v1/organizations', { token })).status).toBe(401);
