@@ -8,6 +8,8 @@ const MAIN = join(ROOT, 'dist', 'apps', 'api', 'src', 'main.js');
 
 export interface ApiProcess {
   url: string;
+  /** What the process wrote (its warn and error lines, and stderr). */
+  output(): string;
   request<T = any>(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
@@ -21,14 +23,17 @@ export async function startApiProcess(env: Record<string, string> = {}): Promise
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(url, child, () => stderr);
   return {
     url,
+    output: () => stdout + stderr,
     async request(method, path, options = {}) {
       const response = await fetch(url + path, {
         method,

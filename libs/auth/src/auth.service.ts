@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PasswordHasher, TenantContext, TokenState, UnitOfWork, asOrgId } from '@tenantry/core';
+import { PasswordHasher, TOKEN_STATE_SQL, TenantContext, TokenState, TokenStateRow, UnitOfWork, asOrgId, toTokenState } from '@tenantry/core';
 import { OrganizationDirectory, PlatformAdminsRepository } from '@tenantry/tenancy';
 import { UsersRepository } from '@tenantry/users';
 import { AuthError } from './auth.errors';
@@ -58,14 +58,10 @@ export class AuthService {
 
   /** Who a refresh token family belongs to as of now: an inactive user or organization gets no new tokens. */
   private readonly currentSubject: CurrentSubjectLoader = async (scope, subjectId) => {
-    if (scope.kind === 'platform') {
-      const admin = await this.platformAdmins.findById(subjectId);
-      if (!admin || admin.status !== 'active') return null;
-      return { id: admin.id, orgId: null, role: 'superadmin', tokenVersion: admin.tokenVersion };
-    }
-    const state = await this.users.findTokenState(scope.orgId, subjectId);
+    const orgId = scope.kind === 'platform' ? null : scope.orgId;
+    const state = toTokenState((await this.uow.query<TokenStateRow>(TOKEN_STATE_SQL, [orgId, subjectId]))[0]);
     if (!state || state.status !== 'active' || state.orgStatus !== 'active') return null;
-    return { id: subjectId, orgId: scope.orgId, role: state.role, tokenVersion: state.tokenVersion };
+    return { id: subjectId, orgId, role: state.role, tokenVersion: state.tokenVersion };
   };
 
   /**

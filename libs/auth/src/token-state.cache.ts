@@ -1,8 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { AppConfig, TOKEN_STATE_COLUMNS, TokenState, toTokenState } from '@tenantry/core';
+import { AppConfig, TOKEN_STATE_SQL, TokenState, TokenStateRow, UnitOfWork, toTokenState } from '@tenantry/core';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
 
 /** The channel the token-state triggers notify (see the token-state migration). */
 const CHANNEL = 'tenantry_token_state';
@@ -31,7 +29,7 @@ export class TokenStateCache implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     private readonly config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly uow: UnitOfWork,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -56,10 +54,13 @@ export class TokenStateCache implements OnApplicationBootstrap, OnApplicationShu
     return this.listening ? this.states.get(key(orgId, subject)) : undefined;
   }
 
-  /** Reads the state in one round trip (no transaction: `token_state()` needs no tenant bound) and caches it. */
+  /**
+   * Reads the state in one round trip and caches it. Called before the request has a transaction, it takes none:
+   * `token_state()` needs no tenant bound.
+   */
   async load(orgId: string | null, subject: string): Promise<TokenState | null> {
     const generation = this.generation;
-    const rows = await this.dataSource.query(`select ${TOKEN_STATE_COLUMNS} from token_state($1, $2) as s`, [orgId, subject]);
+    const rows = await this.uow.query<TokenStateRow>(TOKEN_STATE_SQL, [orgId, subject]);
     const state = toTokenState(rows[0]);
     if (state && this.listening && generation === this.generation) {
       if (this.states.size >= MAX_ENTRIES) this.states.clear();

@@ -4,13 +4,6 @@ import { Repository } from 'typeorm';
 import { UserSortField } from './dto/list-users-query.dto';
 import { User, UserStatus } from './user.entity';
 
-export interface TokenState {
-  status: string;
-  role: OrgRole;
-  tokenVersion: number;
-  orgStatus: string;
-}
-
 /** A user with their organization: who `GET /v1/auth/me` says the caller is. */
 export interface UserWithOrganization {
   id: string;
@@ -173,18 +166,6 @@ export class UsersRepository {
       .where('user.orgId = :orgId and user.id = :id', { orgId, id })
       .getOne();
     return user?.passwordHash ?? null;
-  }
-
-  /** The user's and the organization's state, in one query: what a refresh token rotation checks. */
-  async findTokenState(orgId: OrgId, id: string): Promise<TokenState | null> {
-    const rows: Array<{ status: string; role: OrgRole; token_version: number; org_status: string }> = await this.uow.manager.query(
-      `select u.status, u.role, u.token_version, o.status as org_status
-         from users u join organizations o on o.id = u.org_id
-        where u.id = $1 and u.org_id = $2`,
-      [id, orgId],
-    );
-    const row = rows[0];
-    return row ? { status: row.status, role: row.role, tokenVersion: row.token_version, orgStatus: row.org_status } : null;
   }
 
   async insert(orgId: OrgId, data: Pick<User, 'email' | 'name' | 'role'> & Partial<User>): Promise<User> {

@@ -17,6 +17,8 @@ export interface TokenStateRow {
 
 /** The columns of `token_state(org, subject)` (see the token-state migration), under the names `toTokenState` reads. */
 export const TOKEN_STATE_COLUMNS = 's.status, s.role, s.token_version, s.org_status';
+/** The state of one subject: $1 the organization (null for a platform admin), $2 the subject. */
+export const TOKEN_STATE_SQL = `select ${TOKEN_STATE_COLUMNS} from token_state($1, $2) as s`;
 
 export function toTokenState(row: TokenStateRow | undefined): TokenState | null {
   if (!row || row.status === null || row.role === null || row.token_version === null || row.org_status === null) return null;
