@@ -8,7 +8,7 @@
  *   --quick   fewer requests (under 3 minutes on two cores); the figures are rougher
  *   --smoke   a quick run that only checks that the bench completes and that every ratio is a number (CI); it writes
  *             to a temporary file unless --out says where, and never judges a goal
- *   --out     where results.json goes (default bench/results.json)
+ *   --out     where the results go (default bench/results.json; bench/results.quick.json with --quick, gitignored)
  *   BENCH_NODE=/path/to/node   runs every server a second time on that Node and records both (ratiosByNode)
  *   PG_BASE_URL                another PostgreSQL (default postgres://postgres@127.0.0.1:5432)
  */
@@ -38,13 +38,16 @@ const quick = smoke || flag('--quick');
 
 /** How much load each phase sends. `redisDown` stays small: today a request waits ~1.7 s while Redis is down. */
 const PROFILE = quick
-  ? { rounds: 3, connections: 16, warmup: { light: 5000, db: 2000, redisDown: 16 }, amount: { light: 40000, db: 800, redisDown: 48 } }
+  ? { rounds: 3, connections: 16, warmup: { light: 3000, db: 1500, redisDown: 16 }, amount: { light: 30000, db: 800, redisDown: 32 } }
   : { rounds: 3, connections: 16, warmup: { light: 20000, db: 6000, redisDown: 64 }, amount: { light: 150000, db: 4000, redisDown: 320 } };
 const REQUEST_TIMEOUT_SEC = 10;
 
 const runId = `${Date.now().toString(36)}_${crypto.randomBytes(3).toString('hex')}`;
 const runDir = fs.mkdtempSync(path.join(os.tmpdir(), `tenantry-bench-${runId}-`));
-const outFile = path.resolve(option('--out') || (smoke ? path.join(runDir, 'results.json') : path.join(__dirname, 'results.json')));
+const defaultOut = smoke
+  ? path.join(os.tmpdir(), `tenantry-bench-smoke-${runId}.json`)
+  : path.join(__dirname, quick ? 'results.quick.json' : 'results.json');
+const outFile = path.resolve(option('--out') || defaultOut);
 const urls = database.urlsFor(runId);
 const secrets = {
   JWT_SECRET: `bench-only-jwt-secret-${crypto.randomBytes(16).toString('hex')}`,
@@ -270,7 +273,7 @@ async function runCheck(ctx, check, server) {
   };
 }
 
-/** Every ratio and check on one Node binary: servers start when first needed and stop once nothing later needs them. */
+/** Every ratio and check on one Node binary, each step on servers started for it. */
 async function runSuite(ctx) {
   const running = {};
   const plan = [...CHECKS.map((check) => ({ check })), ...RATIOS.map((ratio) => ({ ratio }))];
@@ -293,11 +296,10 @@ async function runSuite(ctx) {
     },
   ];
   try {
-    for (let i = 0; i < plan.length; i++) {
-      const step = plan[i];
-      for (const name of serversOf(step)) {
-        if (!running[name]) running[name] = await startServer(ctx, name);
-      }
+    for (const step of plan) {
+      const names = [...new Set(serversOf(step))];
+      const started = await Promise.all(names.map((name) => startServer(ctx, name)));
+      names.forEach((name, i) => (running[name] = started[i]));
       if (step.check) {
         log(`${ctx.label}: check ${step.check.name}`);
         checks[step.check.name] = await runCheck(ctx, step.check, running[step.check.server]);
@@ -315,12 +317,11 @@ async function runSuite(ctx) {
           ratios[ratio.name] = { value: null, goal: `≥ ${ratio.goal.min}`, pass: false, detail: { errors: [message] } };
         }
       }
-      const later = new Set(plan.slice(i + 1).flatMap(serversOf));
+      // Every step gets fresh servers: a server that had served other ratios before would be warmer (JIT, heap) than
+      // the one it is compared with, and both sides of a ratio must have the same history.
       for (const name of Object.keys(running)) {
-        if (!later.has(name)) {
-          await processes.stop(running[name].handle);
-          delete running[name];
-        }
+        await processes.stop(running[name].handle);
+        delete running[name];
       }
     }
   } finally {
@@ -447,13 +448,22 @@ async function main() {
     console.error(`\n!!! no value for: ${[...broken, ...missing].join(', ')}`);
     process.exitCode = 1;
   } else if (smoke) {
-    console.log('smoke: the bench completed and every ratio is a number (goals are not judged here)');
+    const written = JSON.parse(fs.readFileSync(outFile, 'utf8'));
+    const notNumbers = RATIOS.filter((r) => typeof written.ratios[r.name]?.value !== 'number').map((r) => r.name);
+    if (notNumbers.length) {
+      console.error(`\n!!! smoke: ${outFile} has no number for ${notNumbers.join(', ')}`);
+      process.exitCode = 1;
+    } else {
+      console.log(`smoke: the bench completed and ${outFile} has a number for each of ${RATIOS.length} ratios (goals are not judged here)`);
+    }
   }
+  if (process.exitCode !== 1) fs.rmSync(runDir, { recursive: true, force: true });
+  else console.error(`server logs: ${runDir}`);
 }
 
 main()
   .catch((error) => {
-    console.error(`\n!!! bench failed: ${error.stack || error}`);
+    console.error(`\n!!! bench failed: ${error.stack || error}\nserver logs: ${runDir}`);
     process.exitCode = 1;
   })
   .finally(() => cleanup());
