@@ -385,8 +385,10 @@ async function cleanup() {
 }
 
 process.on('exit', processes.killAllNow);
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(signal, () => {
+    interrupted = true;
     console.error(`\n${signal}: stopping servers, dropping ${urls.database}`);
     cleanup().finally(() => process.exit(130));
   });
@@ -399,7 +401,9 @@ function nodeVersionOf(bin) {
 async function main() {
   if (!fs.existsSync(API_MAIN)) throw new Error(`${path.relative(ROOT, API_MAIN)} is missing: run \`npm run build\` first (npm run bench does)`);
   const started = Date.now();
-  const command = `${['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' ')}${process.env.BENCH_NODE ? ` (BENCH_NODE=${process.env.BENCH_NODE})` : ''}`;
+  const event = process.env.npm_lifecycle_event;
+  const invoked = event ? [`npm run ${event}`, ...(argv.length ? ['--', ...argv] : [])] : ['node bench/run.js', ...argv];
+  const command = `${process.env.BENCH_NODE ? `BENCH_NODE=${process.env.BENCH_NODE} ` : ''}${invoked.join(' ')}`;
   log(`run ${runId}${quick ? ' (quick)' : ''}${smoke ? ' (smoke)' : ''}: database ${urls.database}, logs in ${runDir}`);
 
   const redis = ownRedis(await processes.freePort());
@@ -463,6 +467,7 @@ async function main() {
 
 main()
   .catch((error) => {
+    if (interrupted) return;
     console.error(`\n!!! bench failed: ${error.stack || error}\nserver logs: ${runDir}`);
     process.exitCode = 1;
   })
