@@ -196,8 +196,8 @@ async function measureRatio(ctx, ratio, servers) {
     const server = servers[side.server];
     await probeSide(ctx, server, side);
     // Once per running server and route: a server that served this route before is warm already.
-    if (side.warmup === 0 || server.warmed.has(side.path)) continue;
-    const warmup = side.warmup ?? PROFILE.warmup[side.load ?? ratio.load];
+    const warmup = side.warmup ?? PROFILE.warmup[side.load ?? ratio.load] ?? 0;
+    if (warmup === 0 || server.warmed.has(side.path)) continue;
     await fire({ ...requestOf(ctx, server, side), amount: warmup, connections: PROFILE.connections, timeoutSec: REQUEST_TIMEOUT_SEC });
     server.warmed.add(side.path);
   }
