@@ -448,7 +448,8 @@ async function main() {
   fs.writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
 
   for (const suite of suites) console.log(table(`Node ${suite.node}, ${results.cpu.model}, ${results.cpu.cores} cores${quick ? ' (quick)' : ''}`, suite));
-  console.log(`\nwrote ${path.relative(process.cwd(), outFile) || outFile} in ${results.durationSec} s`);
+  const shown = path.relative(process.cwd(), outFile);
+  console.log(`\nwrote ${shown.startsWith('..') ? outFile : shown} in ${results.durationSec} s`);
 
   const broken = suites.flatMap((s) => Object.entries(s.ratios).filter(([, r]) => !Number.isFinite(r.value)).map(([name]) => `${s.node} ${name}`));
   const missing = suites.flatMap((s) => RATIOS.filter((r) => !(r.name in s.ratios)).map((r) => `${s.node} ${r.name}`));
