@@ -14,7 +14,7 @@ describe('parseConfig', () => {
     expect(config.port).toBe(3000);
     expect(config.accessTokenTtlSeconds).toBe(900);
     expect(config.refreshTokenTtlSeconds).toBe(30 * 86400);
-    expect(config.rateLimit).toEqual({ loginPerIp: 100, loginPerEmail: 10, apiPerUser: 600, webhooksPerOrg: 1000 });
+    expect(config.rateLimit).toEqual({ loginPerIp: 100, loginPerEmail: 10, apiEnabled: true, apiPerUser: 600, webhooksPerOrg: 1000 });
     expect(config.webhookMaxAttempts).toBe(5);
     expect(config.simulators).toBe(true);
   });
@@ -36,5 +36,12 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ ...valid, REDIS_URL: 'http://x' })).toThrow(/REDIS_URL/);
     expect(() => parseConfig({ ...valid, ENCRYPTION_KEY: 'c2hvcnQ=' })).toThrow(/ENCRYPTION_KEY must be 32 bytes/);
     expect(() => parseConfig({ ...valid, SIMULATORS: 'maybe' })).toThrow(/SIMULATORS must be one of on, off/);
+  });
+
+  it('turns the per-user API limit off only when RATE_LIMIT_API is off', () => {
+    expect(parseConfig({ ...valid, RATE_LIMIT_API: 'on' }).rateLimit.apiEnabled).toBe(true);
+    expect(parseConfig({ ...valid, RATE_LIMIT_API: 'off' }).rateLimit.apiEnabled).toBe(false);
+    expect(parseConfig({ ...valid, RATE_LIMIT_API: ' off ' }).rateLimit.apiEnabled).toBe(false);
+    expect(() => parseConfig({ ...valid, RATE_LIMIT_API: 'false' })).toThrow(/RATE_LIMIT_API must be one of on, off \(got "false"\)/);
   });
 });

@@ -24,6 +24,8 @@ export interface Config {
   rateLimit: {
     loginPerIp: number;
     loginPerEmail: number;
+    /** Whether the per-user API limit applies at all (`RATE_LIMIT_API=off` leaves it out; login limits stay). */
+    apiEnabled: boolean;
     apiPerUser: number;
     webhooksPerOrg: number;
   };
@@ -134,6 +136,7 @@ export function parseConfig(env: Env): Config {
     rateLimit: {
       loginPerIp: r.int('RATE_LIMIT_LOGIN_PER_IP', 100, 1),
       loginPerEmail: r.int('RATE_LIMIT_LOGIN_PER_EMAIL', 10, 1),
+      apiEnabled: r.oneOf('RATE_LIMIT_API', ['on', 'off'] as const, 'on') === 'on',
       apiPerUser: r.int('RATE_LIMIT_API_PER_USER', 600, 1),
       webhooksPerOrg: r.int('RATE_LIMIT_WEBHOOKS_PER_ORG', 1000, 1),
     },

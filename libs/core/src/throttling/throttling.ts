@@ -1,5 +1,5 @@
 import { ExecutionContext, SetMetadata } from '@nestjs/common';
-import { SkipThrottle, ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
+import { SkipThrottle, ThrottlerModuleOptions, ThrottlerOptions, ThrottlerStorage } from '@nestjs/throttler';
 import { Config } from '../config/config';
 
 const LOGIN_ROUTE = 'tenantry:login-route';
@@ -20,22 +20,27 @@ interface ThrottledRequest {
 
 const MINUTE = 60_000;
 
-/** The named limits of the contract, all counted in Redis by one atomic script. */
+/**
+ * The named limits of the contract, all counted in Redis by one atomic script. `RATE_LIMIT_API=off` leaves the
+ * per-user API limit out (a deployment that limits at its gateway, and the benchmark measuring what the limit costs);
+ * the login limits always stay, since they guard against password guessing.
+ */
 export function throttlerOptions(config: Pick<Config, 'rateLimit'>, storage: ThrottlerStorage): ThrottlerModuleOptions {
+  const api: ThrottlerOptions = {
+    name: 'api',
+    ttl: MINUTE,
+    limit: config.rateLimit.apiPerUser,
+    skipIf: isLoginRoute,
+    getTracker: (req) => {
+      const request = req as ThrottledRequest;
+      return request.user?.userId ? `user:${request.user.userId}` : `ip:${request.ip}`;
+    },
+  };
   return {
     storage,
     errorMessage: 'Too many requests',
     throttlers: [
-      {
-        name: 'api',
-        ttl: MINUTE,
-        limit: config.rateLimit.apiPerUser,
-        skipIf: isLoginRoute,
-        getTracker: (req) => {
-          const request = req as ThrottledRequest;
-          return request.user?.userId ? `user:${request.user.userId}` : `ip:${request.ip}`;
-        },
-      },
+      ...(config.rateLimit.apiEnabled ? [api] : []),
       {
         name: 'login-ip',
         ttl: MINUTE,
