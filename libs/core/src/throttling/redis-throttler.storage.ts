@@ -32,6 +32,8 @@ end
 return {hits, ttl, 0, 0, grant}
 `;
 
+const REDIS_UNAVAILABLE = new Error('Redis is not connected');
+
 /** The most hits one process leases at a time for the per-user API limit. */
 const MAX_LEASE = 10;
 /** Beyond this many leased keys, expired leases are swept. */
@@ -115,6 +117,8 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
 
   /** Takes up to `leaseSize` hits from Redis: the caller spends one, and the rest are leased to this process. */
   private async take(hitsKey: string, ttl: number, limit: number, blockMs: number, leaseSize: number): Promise<ThrottlerStorageRecord> {
+    // While the connection is down, not even a command: no error built per request, nothing queued.
+    if (!this.redis.available) throw REDIS_UNAVAILABLE;
     const client = this.redis.client as unknown as {
       tenantryThrottle(hits: string, block: string, ttl: number, limit: number, block_ms: number, lease: number): Promise<number[]>;
     };
