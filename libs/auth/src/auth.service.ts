@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { isUUID } from 'class-validator';
 import { PasswordHasher, TOKEN_STATE_SQL, TenantContext, TokenState, TokenStateRow, UnitOfWork, asOrgId, toTokenState } from '@tenantry/core';
 import { OrganizationDirectory, PlatformAdminsRepository } from '@tenantry/tenancy';
 import { UsersRepository } from '@tenantry/users';
@@ -73,6 +74,7 @@ export class AuthService {
   async authenticate(claims: AccessTokenClaims): Promise<Principal> {
     const orgId = claims.role === 'superadmin' ? null : claims.org;
     if (claims.role !== 'superadmin' && !claims.org) throw AuthError.invalidToken();
+    if (!isUUID(claims.sub) || (orgId !== null && !isUUID(orgId))) throw AuthError.invalidToken();
     const cached = this.tokenStates.cached(orgId, claims.sub);
     const state = cached ?? (await this.tokenStates.load(orgId, claims.sub));
     if (!admits(state, claims)) throw AuthError.invalidToken();

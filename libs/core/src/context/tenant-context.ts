@@ -104,13 +104,17 @@ export class TenantContext {
     this.cls.set('tokenConfirmation', { pending });
   }
 
+  /** The pending confirmation for `orgId` (null for the platform), if there is one, without taking it. */
+  peekTokenConfirmation(orgId: string | null): PendingTokenConfirmation | null {
+    if (!this.cls.isActive()) return null;
+    const pending = this.cls.get('tokenConfirmation')?.pending;
+    return pending && pending.orgId === orgId ? pending : null;
+  }
+
   /** The pending confirmation for `orgId` (null for the platform), handed out once per request. */
   takeTokenConfirmation(orgId: string | null): PendingTokenConfirmation | null {
-    if (!this.cls.isActive()) return null;
-    const holder = this.cls.get('tokenConfirmation');
-    const pending = holder?.pending;
-    if (!holder || !pending || pending.orgId !== orgId) return null;
-    holder.pending = null;
+    const pending = this.peekTokenConfirmation(orgId);
+    if (pending) this.cls.get('tokenConfirmation')!.pending = null;
     return pending;
   }
 

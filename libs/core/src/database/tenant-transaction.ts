@@ -1,5 +1,6 @@
+import { isUUID } from 'class-validator';
 import { createHash } from 'node:crypto';
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
 /**
@@ -18,19 +19,24 @@ export class TenantTransaction {
     private readonly dataSource: DataSource,
   ) {}
 
-  static async begin(dataSource: DataSource): Promise<TenantTransaction> {
+  /**
+   * Checks out a connection and opens the transaction with `first` as its first statement, in one round trip:
+   * `begin; <first>` goes as one simple query, so `first` carries its values as literals (see `sqlUuid`). Answers
+   * the transaction and the rows of `first`.
+   */
+  static async begin<R extends QueryResultRow>(dataSource: DataSource, first: string): Promise<[TenantTransaction, R[]]> {
     const pool = (dataSource.driver as unknown as { master: Pool }).master;
     const client = await pool.connect();
     const tx = new TenantTransaction(client, dataSource);
     // A checked-out client has no pool listener: a connection lost mid-transaction must fail its queries, not the process.
     client.on('error', tx.onConnectionError);
     try {
-      await client.query('begin');
+      const results = (await client.query(`begin; ${first}`)) as unknown as Array<QueryResult<R>>;
+      return [tx, results[results.length - 1].rows];
     } catch (error) {
-      tx.end(error as Error);
+      await tx.rollback();
       throw error;
     }
-    return tx;
   }
 
   private connectionError: Error | undefined;
@@ -42,6 +48,11 @@ export class TenantTransaction {
   async query<R extends QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
     const result = await this.client.query<R>({ name: statementName(text), text, values });
     return result.rows;
+  }
+
+  /** A statement sent once, unprepared: one whose text carries literals that differ from call to call. */
+  async once<R extends QueryResultRow>(text: string): Promise<R[]> {
+    return (await this.client.query<R>(text)).rows;
   }
 
   get manager(): EntityManager {
@@ -76,6 +87,12 @@ export class TenantTransaction {
     this.client.off('error', this.onConnectionError);
     this.client.release(error ?? this.connectionError);
   }
+}
+
+/** A UUID as an SQL literal, for the one statement that travels with `begin`; anything else is refused, never quoted. */
+export function sqlUuid(value: string): string {
+  if (!isUUID(value)) throw new Error('Only a UUID can be written into a statement as a literal');
+  return `'${value}'::uuid`;
 }
 
 const names = new Map<string, string>();

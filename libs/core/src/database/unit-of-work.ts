@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { QueryResultRow } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { OrgId, TenantContext } from '../context/tenant-context';
-import { TenantTransaction } from './tenant-transaction';
+import { TenantTransaction, sqlUuid } from './tenant-transaction';
 import { TOKEN_STATE_COLUMNS, TokenStateRow, toTokenState } from './token-state';
 
 export class PlatformAccessDeniedError extends Error {
@@ -51,10 +51,7 @@ export class UnitOfWork {
 
   /** Runs `work` bound to an explicit organization: for paths that resolve it before anyone is authenticated. */
   inTenant<T>(orgId: OrgId, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.transaction(async () => {
-      await this.bindTenant(orgId);
-      return work(this.manager);
-    });
+    return this.transaction(orgId, () => work(this.manager));
   }
 
   /**
@@ -70,24 +67,35 @@ export class UnitOfWork {
     const trace = { event: 'platform.access', actorType: actor.type, actorId: actor.id, systemTask: options.systemTask ?? null };
     if (options.systemTask) this.logger.debug(trace);
     else this.logger.log(trace);
-    return this.transaction(async () => {
-      await this.bind('platform', `set_config('app.platform', 'on', true)`, [], null);
-      return work(this.manager);
-    });
+    return this.transaction(PLATFORM, () => work(this.manager));
   }
 
   /** Binds the current transaction to `orgId` (inside `asPlatform`, to write a new organization's first rows). */
-  bindTenant(orgId: OrgId): Promise<void> {
-    return this.bind(orgId, `set_config('app.tenant_id', $1, true)`, [orgId], orgId);
+  async bindTenant(orgId: OrgId): Promise<void> {
+    const tx = this.context.transaction;
+    if (!tx) throw new Error('bindTenant runs inside a unit of work');
+    if (tx.bound === orgId) return;
+    this.confirm(await tx.once<BindingRow>(this.bindingStatement(orgId)), orgId);
   }
 
-  /** Joins the current transaction, or opens one in a context of its own that commits when `work` resolves. */
-  private transaction<T>(work: () => Promise<T>): Promise<T> {
-    if (this.context.transaction) return work();
+  /**
+   * Joins the current transaction (binding it to `target` if it is bound to something else), or opens one in a
+   * context of its own: `begin` and the binding statement go in one round trip, and it commits when `work` resolves.
+   */
+  private transaction<T>(target: string, work: () => Promise<T>): Promise<T> {
+    const current = this.context.transaction;
+    if (current) {
+      if (current.bound === target) return work();
+      return (async () => {
+        this.confirm(await current.once<BindingRow>(this.bindingStatement(target)), target);
+        return work();
+      })();
+    }
     return this.context.runNested(async () => {
-      const tx = await TenantTransaction.begin(this.dataSource);
+      const [tx, rows] = await TenantTransaction.begin<BindingRow>(this.dataSource, this.bindingStatement(target));
       this.context.transaction = tx;
       try {
+        this.confirm(rows, target);
         const result = await work();
         await tx.commit();
         return result;
@@ -100,20 +108,26 @@ export class UnitOfWork {
     });
   }
 
-  private async bind(target: string, setting: string, params: string[], tokenOrg: string | null): Promise<void> {
-    const tx = this.context.transaction!;
-    if (tx.bound === target) return;
-    const pending = this.context.takeTokenConfirmation(tokenOrg);
-    if (!pending) {
-      await tx.query(`select ${setting}`, params);
-    } else {
-      const next = params.length + 1;
-      const rows = await tx.query<TokenStateRow>(
-        `select ${setting} as bound, ${TOKEN_STATE_COLUMNS} from (select 1) as one left join token_state($${next}, $${next + 1}) as s on true`,
-        [...params, tokenOrg, pending.subject],
-      );
-      pending.confirm(toTokenState(rows[0]));
-    }
-    tx.bound = target;
+  /**
+   * The statement that binds a transaction to an organization or to the platform, its values as literals (it may
+   * travel with `begin`). With a token state to confirm, it reads `token_state()` in the same statement.
+   */
+  private bindingStatement(target: string): string {
+    const setting = target === PLATFORM ? `set_config('app.platform', 'on', true)` : `set_config('app.tenant_id', ${sqlUuid(target)}::text, true)`;
+    const pending = this.context.peekTokenConfirmation(target === PLATFORM ? null : target);
+    if (!pending) return `select ${setting} as bound`;
+    const org = pending.orgId === null ? 'null::uuid' : sqlUuid(pending.orgId);
+    return `select ${setting} as bound, ${TOKEN_STATE_COLUMNS} from (select 1) as one left join token_state(${org}, ${sqlUuid(pending.subject)}) as s on true`;
+  }
+
+  /** Marks the transaction bound, and hands the token state it read (if it read one) to the pending confirmation. */
+  private confirm(rows: BindingRow[], target: string): void {
+    const pending = this.context.takeTokenConfirmation(target === PLATFORM ? null : target);
+    this.context.transaction!.bound = target;
+    if (pending) pending.confirm(toTokenState(rows[0]));
   }
 }
+
+const PLATFORM = 'platform';
+
+type BindingRow = TokenStateRow & { bound: string };
