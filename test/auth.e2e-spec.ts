@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TestApp } from './support/app';
+import { statementsDuring } from './support/query-counter';
 import { connect } from './support/db';
 import { SUPERADMIN, TestOrganization, createOrganization, loginSuperadmin } from './support/factories';
 
@@ -81,6 +82,25 @@ describe('password login and access tokens', () => {
     const response = await t.get('/v1/organizations/current', token);
     expect(response.status).toBe(401);
     expect(response.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it.each([
+    ['a subject that is not a UUID', { sub: "x' or '1'='1", role: 'admin' }],
+    ['an organization that is not a UUID', { role: 'admin', org: 'acme' }],
+    ['a superadmin subject that is not a UUID', { sub: 'root', role: 'superadmin', org: null }],
+  ])('refuses a correctly signed token with %s, with 401 before any query', async (_case, claims) => {
+    const me = (await t.get('/v1/auth/me', a.admin.token)).body;
+    const token = forgeToken(
+      { sub: me.id, org: a.id, ver: 0, iss: 'tenantry', aud: 'tenantry-api', exp: Math.floor(Date.now() / 1000) + 60, ...claims },
+      process.env.JWT_SECRET!,
+    );
+    let response: Awaited<ReturnType<TestApp['get']>> | undefined;
+    const statements = await statementsDuring(async () => {
+      response = await t.get('/v1/auth/me', token);
+    });
+    expect(response?.status).toBe(401);
+    expect(response?.headers['content-type']).toContain('application/problem+json');
+    expect(statements).toEqual([]);
   });
 
   it('refuses an expired token', async () => {
