@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { HttpResponse, TestApp } from './support/app';
 import { TestOrganization, createOrganization, createUser, loginSuperadmin, uniqueSlug } from './support/factories';
+import { OpenApiSchema } from './support/openapi';
 
 /**
  * Every operation of /docs-json, every body field (top-level and nested, array items included), path parameter and
@@ -10,25 +11,7 @@ import { TestOrganization, createOrganization, createUser, loginSuperadmin, uniq
  * row in `fixtures` when the generated base request is not valid for it (the base check below says so).
  */
 
-type Schema = {
-  $ref?: string;
-  allOf?: Schema[];
-  type?: string;
-  format?: string;
-  enum?: unknown[];
-  nullable?: boolean;
-  minLength?: number;
-  maxLength?: number;
-  pattern?: string;
-  minimum?: number;
-  maximum?: number;
-  minItems?: number;
-  maxItems?: number;
-  items?: Schema;
-  properties?: Record<string, Schema>;
-  required?: string[];
-  example?: unknown;
-};
+type Schema = OpenApiSchema;
 type Parameter = { name: string; in: 'path' | 'query' | 'header'; required?: boolean; schema: Schema };
 type Operation = { parameters?: Parameter[]; requestBody?: { content: Record<string, { schema: Schema }> } };
 type Document = { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } };

@@ -5,6 +5,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { TestApp } from './support/app';
 import { TestOrganization, createOrganization, createUser, loginSuperadmin } from './support/factories';
+import { OpenApiSchema } from './support/openapi';
 
 /**
  * The OpenAPI document as a typed client reads it: types generated from /docs-json with openapi-typescript must let a
@@ -177,19 +178,7 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
   skipLibCheck: true,
 };
 
-type Schema = {
-  $ref?: string;
-  allOf?: Schema[];
-  type?: string;
-  format?: string;
-  enum?: unknown[];
-  nullable?: boolean;
-  items?: Schema;
-  properties?: Record<string, Schema>;
-  required?: string[];
-  minimum?: number;
-  maximum?: number;
-};
+type Schema = OpenApiSchema;
 
 describe('the OpenAPI document as a typed client reads it', () => {
   let t: TestApp;
