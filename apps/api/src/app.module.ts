@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { AuditModule } from '@tenantry/audit';
 import { AuthModule, JwtAuthGuard, RolesGuard } from '@tenantry/auth';
 import {
   AppConfig,
@@ -25,6 +26,7 @@ import { UsersModule } from '@tenantry/users';
       useFactory: (config: AppConfig, storage: RedisThrottlerStorage) => throttlerOptions(config, storage),
     }),
     HealthModule,
+    AuditModule,
     TenancyModule,
     UsersModule,
     AuthModule,

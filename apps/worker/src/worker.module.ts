@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '@tenantry/audit';
 import { ConfigModule, DatabaseModule, HealthModule, RedisModule } from '@tenantry/core';
 
 /**
@@ -6,6 +7,6 @@ import { ConfigModule, DatabaseModule, HealthModule, RedisModule } from '@tenant
  * integrations modules; WORKER_QUEUES chooses which of them a process consumes.
  */
 @Module({
-  imports: [ConfigModule, RedisModule, DatabaseModule.forRoot({ http: false }), HealthModule],
+  imports: [ConfigModule, RedisModule, DatabaseModule.forRoot({ http: false }), HealthModule, AuditModule],
 })
 export class WorkerModule {}

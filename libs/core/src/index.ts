@@ -30,3 +30,4 @@ export * from './idempotency/idempotent.decorator';
 export * from './database/errors';
 export * from './http/transforms';
 export * from './database/token-state';
+export * from './database/tenant-transaction';

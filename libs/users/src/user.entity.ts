@@ -1,3 +1,4 @@
+import { Audited } from '@tenantry/audit';
 import { OrgRole } from '@tenantry/core';
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
@@ -7,6 +8,14 @@ export const USER_SOURCES = ['local', 'sso', 'user-service'] as const;
 export type UserSource = (typeof USER_SOURCES)[number];
 
 @Entity('users')
+@Audited<User>({
+  entityType: 'user',
+  orgOf: (user) => user.orgId,
+  redact: ['passwordHash'],
+  // tokenVersion moves with every revocation: the row says what caused it (status, role, password).
+  ignore: ['updatedAt', 'tokenVersion'],
+  deletedWhen: (user, before) => user.status === 'deactivated' && before.status !== 'deactivated',
+})
 export class User {
   @PrimaryGeneratedColumn('uuid') id: string;
   @Column({ name: 'org_id', type: 'uuid' }) orgId: string;

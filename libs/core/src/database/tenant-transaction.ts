@@ -13,6 +13,7 @@ export class TenantTransaction {
   /** What the first statement bound the transaction to: an organization id, or `platform`. */
   bound: string | null = null;
   private runner: QueryRunner | null = null;
+  private readonly pendingBeforeCommit: Array<() => Promise<void>> = [];
 
   private constructor(
     private readonly client: PoolClient,
@@ -65,7 +66,16 @@ export class TenantTransaction {
     return this.runner.manager;
   }
 
+  /**
+   * Work that must happen in this transaction after everything else, and before it commits (the audit trail's
+   * batch): if it fails, the transaction rolls back with the changes it was about.
+   */
+  beforeCommit(task: () => Promise<void>): void {
+    this.pendingBeforeCommit.push(task);
+  }
+
   async commit(): Promise<void> {
+    for (let task = this.pendingBeforeCommit.shift(); task; task = this.pendingBeforeCommit.shift()) await task();
     await this.client.query('commit');
     this.end();
   }

@@ -1,0 +1,186 @@
+import { SYSTEM_ACTOR, TenantContext, UnitOfWork } from '@tenantry/core';
+import { User } from '@tenantry/users';
+import { randomUUID } from 'node:crypto';
+import { TestApp } from './support/app';
+import { connect, queryAsOwner } from './support/db';
+import { TestOrganization, createOrganization, createUser, loginSuperadmin } from './support/factories';
+import { statementsDuring } from './support/query-counter';
+
+interface AuditRow {
+  id: string;
+  seq: string;
+  action: string;
+  entity_type: string;
+  entity_id: string;
+  actor_type: string;
+  actor_id: string | null;
+  changes: Record<string, { from: unknown; to: unknown }>;
+  request_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+const rowsFor = (entityId: string) =>
+  queryAsOwner<AuditRow>(`select * from audit_logs where entity_id = $1 order by seq`, [entityId]);
+
+/** The audit trail as written by the TypeORM subscriber: same transaction, field diffs, append-only, chained. */
+describe('audit trail', () => {
+  let t: TestApp;
+  let a: TestOrganization;
+  let b: TestOrganization;
+  let adminId: string;
+
+  beforeAll(async () => {
+    t = await TestApp.boot();
+    const superToken = await loginSuperadmin(t);
+    a = await createOrganization(t, superToken);
+    b = await createOrganization(t, superToken);
+    adminId = (await t.get('/v1/auth/me', a.admin.token)).body.id;
+  });
+  afterAll(() => t.close());
+
+  const send = (method: string, url: string, requestId: string, body?: unknown) =>
+    t.request(method, url, { token: a.admin.token, body, headers: { 'x-request-id': requestId, 'user-agent': 'audit-test/1.0' } });
+
+  it('writes exactly one row each for creating, patching and deleting a user, with the diff, the actor and the request id', async () => {
+    const created = await send('POST', '/v1/users', 'audit-create-1', { email: `audited-${randomUUID()}@a.test`, name: 'Audited', role: 'viewer' });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    expect((await send('PATCH', `/v1/users/${id}`, 'audit-patch-1', { name: 'Audited Renamed', role: 'member' })).status).toBe(200);
+    expect((await send('DELETE', `/v1/users/${id}`, 'audit-delete-1')).status).toBe(204);
+
+    const rows = await rowsFor(id);
+    expect(rows.map((row) => [row.action, row.request_id])).toEqual([
+      ['create', 'audit-create-1'],
+      ['update', 'audit-patch-1'],
+      ['delete', 'audit-delete-1'],
+    ]);
+    for (const row of rows) {
+      expect(row).toMatchObject({ entity_type: 'user', actor_type: 'user', actor_id: adminId, user_agent: 'audit-test/1.0', ip: '127.0.0.1' });
+    }
+    expect(rows[0].changes).toMatchObject({ name: { from: null, to: 'Audited' }, role: { from: null, to: 'viewer' }, status: { from: null, to: 'pending' } });
+    expect(rows[1].changes).toEqual({ name: { from: 'Audited', to: 'Audited Renamed' }, role: { from: 'viewer', to: 'member' } });
+    expect(rows[2].changes).toEqual({ status: { from: 'pending', to: 'deactivated' } });
+  });
+
+  it('adds one round trip to an audited PATCH: the whole batch in one audit_append call before commit', async () => {
+    const user = await createUser(t, a.admin.token, { role: 'viewer' });
+    let status = 0;
+    const statements = await statementsDuring(async () => {
+      status = (await send('PATCH', `/v1/users/${user.id}`, 'audit-round-trips', { name: 'Counted' })).status;
+    });
+    expect(status).toBe(200);
+    expect(statements.filter((sql) => /audit/i.test(sql))).toEqual(['select audit_append($1, $2::jsonb)']);
+    expect(statements.indexOf('select audit_append($1, $2::jsonb)')).toBe(statements.length - 2); // just before commit
+  });
+
+  it('records the creation of an organization and its first admin, by the superadmin', async () => {
+    const org = await queryAsOwner<AuditRow>(`select * from audit_logs where entity_type = 'organization' and entity_id = $1`, [b.id]);
+    expect(org).toHaveLength(1);
+    expect(org[0]).toMatchObject({ action: 'create', actor_type: 'user' });
+    expect(org[0].changes.slug).toEqual({ from: null, to: b.slug });
+  });
+
+  it('never puts a password or its hash in changes: the row says that it changed', async () => {
+    const user = await createUser(t, a.admin.token, { password: true, role: 'member' });
+    const [created] = await rowsFor(user.id);
+    expect(created.changes.passwordHash).toEqual({ from: null, to: '[redacted]' });
+    const login = await t.post('/v1/auth/login', { organization: a.slug, email: user.email, password: user.password });
+    const changed = await t.patch(`/v1/users/${user.id}`, { password: 'Another-Password-123!', currentPassword: user.password }, login.body.accessToken);
+    expect(changed.status).toBe(200);
+    const rows = await rowsFor(user.id);
+    expect(rows[1].changes).toEqual({ passwordHash: { from: '[redacted]', to: '[redacted]' } });
+    const all = JSON.stringify(await queryAsOwner(`select changes from audit_logs`));
+    expect(all).not.toMatch(/\$argon2|Another-Password|User-Password-/);
+  });
+
+  describe('in the same transaction as the change', () => {
+    const job = () => ({ orgId: a.id, actor: SYSTEM_ACTOR, requestId: `job-${randomUUID()}` });
+
+    it('leaves no audit row when the transaction fails after the write, and the change is gone too', async () => {
+      const user = await createUser(t, a.admin.token, { role: 'viewer' });
+      const context = t.app.get(TenantContext);
+      const uow = t.app.get(UnitOfWork);
+      const envelope = job();
+      await expect(
+        context.runWithEnvelope(envelope, () =>
+          uow.run(async (manager) => {
+            const row = await manager.getRepository(User).findOneByOrFail({ id: user.id });
+            row.name = 'Never Committed';
+            await manager.getRepository(User).save(row);
+            throw new Error('fails after the write');
+          }),
+        ),
+      ).rejects.toThrow('fails after the write');
+      expect(await queryAsOwner(`select * from audit_logs where request_id = $1`, [envelope.requestId])).toEqual([]);
+      expect((await queryAsOwner(`select name from users where id = $1`, [user.id]))[0].name).toBe(user.name);
+    });
+
+    it('rolls the change back when its audit row cannot be written', async () => {
+      const user = await createUser(t, a.admin.token, { role: 'viewer' });
+      // A constraint of this test's own refuses the audit rows of one request id, and only those.
+      const constraint = `audit_test_refuses_${randomUUID().replace(/-/g, '')}`;
+      await queryAsOwner(`alter table audit_logs add constraint ${constraint} check (request_id is distinct from 'audit-must-fail')`);
+      try {
+        const response = await send('PATCH', `/v1/users/${user.id}`, 'audit-must-fail', { name: 'Unaudited Change' });
+        expect(response.status).toBe(500);
+      } finally {
+        await queryAsOwner(`alter table audit_logs drop constraint ${constraint}`);
+      }
+      expect((await queryAsOwner(`select name from users where id = $1`, [user.id]))[0].name).toBe(user.name);
+      expect((await rowsFor(user.id)).map((row) => row.action)).toEqual(['create']);
+    });
+  });
+
+  describe('append-only', () => {
+    it('refuses UPDATE and DELETE to the app role, and to the owner through the trigger', async () => {
+      const app = await connect('app');
+      try {
+        await app.query('begin');
+        await app.query(`select set_config('app.tenant_id', $1, true)`, [a.id]);
+        await expect(app.query(`update audit_logs set changes = '{}'::jsonb`)).rejects.toThrow(/permission denied/);
+        await app.query('rollback');
+        await app.query('begin');
+        await app.query(`select set_config('app.tenant_id', $1, true)`, [a.id]);
+        await expect(app.query(`delete from audit_logs`)).rejects.toThrow(/permission denied/);
+        await app.query('rollback');
+      } finally {
+        await app.end();
+      }
+      await expect(queryAsOwner(`update audit_logs set changes = '{}'::jsonb where org_id = $1`, [a.id])).rejects.toThrow(/append-only/);
+      await expect(queryAsOwner(`delete from audit_logs where org_id = $1`, [a.id])).rejects.toThrow(/append-only/);
+    });
+
+    it("shows an organization's rows to its own tenant only", async () => {
+      const app = await connect('app');
+      try {
+        await app.query('begin');
+        await app.query(`select set_config('app.tenant_id', $1, true)`, [b.id]);
+        const { rows } = await app.query(`select org_id from audit_logs`);
+        expect(rows.length).toBeGreaterThan(0);
+        expect(rows.every((row: { org_id: string }) => row.org_id === b.id)).toBe(true);
+        await app.query('rollback');
+      } finally {
+        await app.end();
+      }
+    });
+  });
+
+  it('keeps one unbroken chain per organization under 50 concurrent writes', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        send('POST', '/v1/users', `audit-concurrent-${i}`, { email: `concurrent-${i}-${randomUUID()}@a.test`, name: `Concurrent ${i}`, role: 'viewer' }),
+      ),
+    );
+    expect(responses.map((response) => response.status)).toEqual(Array(50).fill(201));
+    const chain = await queryAsOwner<{ seq: string; prev_hash: Buffer | null; hash: Buffer; previous: Buffer | null }>(
+      `select seq, prev_hash, hash, lag(hash) over (order by seq) as previous from audit_logs where org_id = $1 order by seq`,
+      [a.id],
+    );
+    expect(chain.length).toBeGreaterThanOrEqual(50);
+    const broken = chain.filter((link) => !(link.previous === null ? link.prev_hash === null : link.prev_hash?.equals(link.previous)));
+    expect(broken).toEqual([]);
+    // Each hash is sha256 of the previous hash and the row: no two rows share one.
+    expect(new Set(chain.map((link) => link.hash.toString('hex'))).size).toBe(chain.length);
+  });
+});
