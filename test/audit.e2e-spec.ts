@@ -183,4 +183,91 @@ describe('audit trail', () => {
     // Each hash is sha256 of the previous hash and the row: no two rows share one.
     expect(new Set(chain.map((link) => link.hash.toString('hex'))).size).toBe(chain.length);
   });
+
+  describe('GET /v1/audit-logs', () => {
+    it("pages the organization's rows newest first, and filters by entity, action, actor and time", async () => {
+      const created = await send('POST', '/v1/users', 'audit-query-1', { email: `query-${randomUUID()}@a.test`, name: 'Queried', role: 'viewer' });
+      await send('PATCH', `/v1/users/${created.body.id}`, 'audit-query-2', { name: 'Queried Twice' });
+      const all = await t.get('/v1/audit-logs?limit=5', a.admin.token);
+      expect(all.status).toBe(200);
+      expect(all.body.data).toHaveLength(5);
+      expect(all.body.meta).toMatchObject({ page: 1, limit: 5, totalCapped: false });
+      expect(all.body.meta.total).toBeGreaterThan(5);
+      const times = all.body.data.map((row: { createdAt: string }) => row.createdAt);
+      expect([...times].sort().reverse()).toEqual(times);
+
+      const ofUser = await t.get(`/v1/audit-logs?entityType=user&entityId=${created.body.id}`, a.admin.token);
+      expect(ofUser.body.data.map((row: { action: string }) => row.action)).toEqual(['update', 'create']);
+      expect(ofUser.body.data[0]).toMatchObject({
+        entityType: 'user',
+        entityId: created.body.id,
+        actor: { type: 'user', id: adminId },
+        changes: { name: { from: 'Queried', to: 'Queried Twice' } },
+        requestId: 'audit-query-2',
+      });
+      const updates = await t.get(`/v1/audit-logs?entityId=${created.body.id}&action=update&actorId=${adminId}`, a.admin.token);
+      expect(updates.body.meta.total).toBe(1);
+      const future = new Date(Date.now() + 60_000).toISOString();
+      expect((await t.get(`/v1/audit-logs?from=${future}`, a.admin.token)).body.meta.total).toBe(0);
+      expect((await t.get(`/v1/audit-logs?entityId=${created.body.id}&to=${future}`, a.admin.token)).body.meta.total).toBe(2);
+    });
+
+    it("shows another organization's admin none of these rows, and 404 for a filter on this organization's entity", async () => {
+      const seenByB = await t.get('/v1/audit-logs?limit=100', b.admin.token);
+      expect(seenByB.status).toBe(200);
+      expect(seenByB.body.data.length).toBeGreaterThan(0);
+      const aEntities = new Set((await queryAsOwner<{ entity_id: string }>(`select entity_id from audit_logs where org_id = $1`, [a.id])).map((r) => r.entity_id));
+      expect(seenByB.body.data.filter((row: { entityId: string }) => aEntities.has(row.entityId) && row.entityId !== b.id)).toEqual([]);
+      const response = await t.get(`/v1/audit-logs?entityId=${adminId}`, b.admin.token);
+      expect(response.status).toBe(404);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+    });
+
+    it('is for admins: a member gets 403', async () => {
+      const member = await createUser(t, a.admin.token, { role: 'member', password: true });
+      const token = (await t.post('/v1/auth/login', { organization: a.slug, email: member.email, password: member.password })).body.accessToken;
+      expect((await t.get('/v1/audit-logs', token)).status).toBe(403);
+      expect((await t.get('/v1/audit-logs/verify', token)).status).toBe(403);
+    });
+
+    it.each([
+      ['an entityId that is not a UUID', 'entityId=42'],
+      ['an unknown action', 'action=purge'],
+      ['an unknown entity type', 'entityType=invoice'],
+      ['a date that is not ISO 8601', 'from=yesterday'],
+      ['a page past the bound', 'page=10001'],
+    ])('answers 400 for %s', async (_case, query) => {
+      const response = await t.get(`/v1/audit-logs?${query}`, a.admin.token);
+      expect(response.status).toBe(400);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+    });
+  });
+
+  describe('GET /v1/audit-logs/verify', () => {
+    it('reports a valid chain, then the first row an owner altered with the trigger disabled', async () => {
+      const superToken = await loginSuperadmin(t);
+      const c = await createOrganization(t, superToken);
+      await createUser(t, c.admin.token, { role: 'viewer' });
+      await createUser(t, c.admin.token, { role: 'viewer' });
+      const before = await t.get('/v1/audit-logs/verify', c.admin.token);
+      expect(before.status).toBe(200);
+      expect(before.body).toEqual({ valid: true, checked: 4, firstBrokenId: null });
+
+      const [tampered] = await queryAsOwner<{ id: string }>(`select id from audit_logs where org_id = $1 order by seq limit 1 offset 2`, [c.id]);
+      const owner = await connect('owner');
+      try {
+        await owner.query('begin');
+        await owner.query('alter table audit_logs disable trigger audit_logs_append_only');
+        await owner.query(`update audit_logs set changes = '{"name": {"from": null, "to": "Someone Else"}}'::jsonb where id = $1`, [tampered.id]);
+        await owner.query('alter table audit_logs enable trigger audit_logs_append_only');
+        await owner.query('commit');
+      } finally {
+        await owner.end();
+      }
+      const after = await t.get('/v1/audit-logs/verify', c.admin.token);
+      expect(after.body).toEqual({ valid: false, checked: 3, firstBrokenId: tampered.id });
+      // Another organization's chain is its own: still valid.
+      expect((await t.get('/v1/audit-logs/verify', b.admin.token)).body).toMatchObject({ valid: true, firstBrokenId: null });
+    });
+  });
 });

@@ -167,6 +167,7 @@ describe('hostile input on every operation of the OpenAPI document', () => {
       default:
         if (schema.format === 'uuid') return randomUUID();
         if (schema.format === 'email') return `gen-${randomBytes(3).toString('hex')}@hostile.test`;
+        if (schema.format === 'date-time') return new Date().toISOString();
         return 'x'.repeat(Math.max(schema.minLength ?? 1, 8));
     }
   }
@@ -186,7 +187,8 @@ describe('hostile input on every operation of the OpenAPI document', () => {
           value.length <= (schema.maxLength ?? Infinity) &&
           (!schema.pattern || new RegExp(schema.pattern).test(value)) &&
           (schema.format !== 'uuid' || /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) &&
-          (schema.format !== 'email' || /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value))
+          (schema.format !== 'email' || /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) &&
+          (schema.format !== 'date-time' || (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value) && !Number.isNaN(Date.parse(value))))
         );
       case 'integer':
       case 'number': {

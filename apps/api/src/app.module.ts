@@ -26,7 +26,7 @@ import { UsersModule } from '@tenantry/users';
       useFactory: (config: AppConfig, storage: RedisThrottlerStorage) => throttlerOptions(config, storage),
     }),
     HealthModule,
-    AuditModule,
+    AuditModule.forRoot({ http: true }),
     TenancyModule,
     UsersModule,
     AuthModule,

@@ -7,6 +7,6 @@ import { ConfigModule, DatabaseModule, HealthModule, RedisModule } from '@tenant
  * integrations modules; WORKER_QUEUES chooses which of them a process consumes.
  */
 @Module({
-  imports: [ConfigModule, RedisModule, DatabaseModule.forRoot({ http: false }), HealthModule, AuditModule],
+  imports: [ConfigModule, RedisModule, DatabaseModule.forRoot({ http: false }), HealthModule, AuditModule.forRoot({ http: false })],
 })
 export class WorkerModule {}

@@ -59,6 +59,20 @@ export class AuditLogs1732580000000 implements MigrationInterface {
       create trigger audit_logs_no_truncate before truncate on audit_logs
       for each statement execute function audit_logs_append_only()`);
 
+    // The canonical text of a row, which its hash covers: written once here, used by audit_append and by verify.
+    await queryRunner.query(`
+      create function audit_canonical(p_id uuid, p_org uuid, p_action text, p_entity_type text, p_entity_id text,
+                                      p_actor_type text, p_actor_id uuid, p_changes jsonb, p_request_id text,
+                                      p_ip text, p_user_agent text, p_created_at timestamptz)
+      returns bytea language sql immutable as $$
+        select convert_to(jsonb_build_object(
+          'id', p_id, 'orgId', p_org, 'action', p_action, 'entityType', p_entity_type, 'entityId', p_entity_id,
+          'actorType', p_actor_type, 'actorId', p_actor_id, 'changes', p_changes, 'requestId', p_request_id,
+          'ip', p_ip, 'userAgent', p_user_agent,
+          'createdAt', to_char(p_created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text, 'UTF8')
+      $$`);
+    await queryRunner.query(`grant execute on function audit_canonical(uuid, uuid, text, text, text, text, uuid, jsonb, text, text, text, timestamptz) to ${role}`);
+
     await queryRunner.query(`
       create function audit_append(p_org uuid, p_rows jsonb) returns integer
       language plpgsql as $$
@@ -66,8 +80,8 @@ export class AuditLogs1732580000000 implements MigrationInterface {
         v_prev bytea;
         v_row jsonb;
         v_id uuid;
+        v_actor uuid;
         v_at timestamptz := now();
-        v_canonical jsonb;
         v_hash bytea;
         v_count integer := 0;
       begin
@@ -75,17 +89,14 @@ export class AuditLogs1732580000000 implements MigrationInterface {
         select hash into v_prev from audit_logs where org_id = p_org order by seq desc limit 1;
         for v_row in select value from jsonb_array_elements(p_rows) loop
           v_id := gen_random_uuid();
-          v_canonical := jsonb_build_object(
-            'id', v_id, 'orgId', p_org, 'action', v_row->>'action', 'entityType', v_row->>'entityType',
-            'entityId', v_row->>'entityId', 'actorType', v_row->>'actorType', 'actorId', v_row->>'actorId',
-            'changes', v_row->'changes', 'requestId', v_row->>'requestId', 'ip', v_row->>'ip',
-            'userAgent', v_row->>'userAgent', 'createdAt', to_char(v_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
-          v_hash := sha256(coalesce(v_prev, ''::bytea) || convert_to(v_canonical::text, 'UTF8'));
+          v_actor := (v_row->>'actorId')::uuid;
+          v_hash := sha256(coalesce(v_prev, ''::bytea) || audit_canonical(v_id, p_org, v_row->>'action',
+            v_row->>'entityType', v_row->>'entityId', v_row->>'actorType', v_actor, v_row->'changes',
+            v_row->>'requestId', v_row->>'ip', v_row->>'userAgent', v_at));
           insert into audit_logs (id, org_id, action, entity_type, entity_id, actor_type, actor_id, changes, request_id,
                                   ip, user_agent, created_at, prev_hash, hash)
           values (v_id, p_org, v_row->>'action', v_row->>'entityType', v_row->>'entityId', v_row->>'actorType',
-                  (v_row->>'actorId')::uuid, v_row->'changes', v_row->>'requestId', v_row->>'ip', v_row->>'userAgent',
-                  v_at, v_prev, v_hash);
+                  v_actor, v_row->'changes', v_row->>'requestId', v_row->>'ip', v_row->>'userAgent', v_at, v_prev, v_hash);
           v_prev := v_hash;
           v_count := v_count + 1;
         end loop;
@@ -97,6 +108,7 @@ export class AuditLogs1732580000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`drop function audit_append(uuid, jsonb)`);
+    await queryRunner.query(`drop function audit_canonical(uuid, uuid, text, text, text, text, uuid, jsonb, text, text, text, timestamptz)`);
     await queryRunner.query(`drop table audit_logs`);
     await queryRunner.query(`drop function audit_logs_append_only()`);
   }
