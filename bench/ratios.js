@@ -8,7 +8,9 @@
  * Fields:
  *   name, goal: { metric: 'cpu' | 'throughput', min }     the figure the goal holds on, and its threshold
  *   load: a key of the run profile's amounts ('light' | 'db' | 'redisDown')
- *   subject / baseline: { server, path, token?, load?, expectErrors?, warmup?, before?(ctx), after?(ctx) }
+ *   subject / baseline: { server, path, method?, body?(n), token?, load?, expectErrors?, warmup?, before?(ctx), after?(ctx) }
+ *     path: may name a seeded id, as in '/v1/users/{userId}'
+ *     method, body: for writes; body(n) makes the n-th request's JSON body
  *     load: this side's own amount, when it differs from the ratio's
  *     token: which seeded token goes in `authorization` ('admin')
  *     expectErrors: non-2xx answers are recorded, not a failure of the figure
@@ -21,6 +23,7 @@ const SERVERS = {
   api: { kind: 'api', env: () => ({}) },
   'api-rls-off': { kind: 'api', env: (ctx) => ({ DATABASE_URL: ctx.urls.bypassUrl }) },
   'api-throttler-off': { kind: 'api', env: () => ({ RATE_LIMIT_API: 'off' }) },
+  'api-audit-off': { kind: 'api', env: () => ({ AUDIT_TRAIL: 'off', NODE_ENV: 'bench' }) },
   'api-limit-100': { kind: 'api', env: () => ({ RATE_LIMIT_API_PER_USER: '100' }), freshPrefix: true },
   'bare-hello': { kind: 'baseline', env: () => ({ BASELINE: 'hello' }) },
   'bare-auth-me': { kind: 'baseline', env: (ctx) => ({ BASELINE: 'auth-me', DATABASE_URL: ctx.urls.appUrl }) },
@@ -82,6 +85,36 @@ const RATIOS = [
     // Redis up answers fast: the usual amount keeps its rate from being a handful of requests' worth.
     baseline: { server: 'api', path: '/v1/auth/me', token: 'admin', load: 'db' },
   },
+  {
+    // By throughput: user PATCHes per second with the audit trail (subscriber, one audit_append per transaction,
+    // the hash chain under its advisory lock) ÷ the same API with AUDIT_TRAIL=off (allowed with NODE_ENV=bench only).
+    name: 'audit_write_overhead',
+    goal: { metric: 'throughput', min: 0.7 },
+    load: 'db',
+    subject: { server: 'api', path: '/v1/users/{userId}', method: 'PATCH', body: renamed, token: 'admin' },
+    baseline: { server: 'api-audit-off', path: '/v1/users/{userId}', method: 'PATCH', body: renamed, token: 'admin' },
+  },
+];
+
+/** A new name each time: a PATCH that changes nothing writes nothing, and would audit nothing. */
+function renamed(n) {
+  return { name: `Bench Renamed ${process.pid}-${n}-${Math.random().toString(36).slice(2, 8)}` };
+}
+
+/**
+ * Latency goals in milliseconds, on an organization with `rows` generated audit rows (fewer in --quick): each path is
+ * asked `samples` times one after the other, and the figure is the worst path's p95.
+ */
+const LATENCIES = [
+  {
+    name: 'audit_query_p95_ms_at_1m',
+    goal: { maxMs: 30 },
+    rows: { full: 1_000_000, quick: 100_000 },
+    server: 'api',
+    token: 'admin',
+    paths: ['/v1/audit-logs?limit=20', '/v1/audit-logs?entityType=user&action=update&limit=20&page=3'],
+    samples: { full: 300, quick: 100 },
+  },
 ];
 
 /**
@@ -90,4 +123,4 @@ const RATIOS = [
  */
 const CHECKS = [{ name: 'throttle_limit_holds', server: 'api-limit-100', path: '/v1/auth/me', token: 'admin', concurrent: 1000, limit: 100 }];
 
-module.exports = { SERVERS, RATIOS, CHECKS };
+module.exports = { SERVERS, RATIOS, CHECKS, LATENCIES };

@@ -21,7 +21,7 @@ const processes = require('./lib/processes');
 const { fire, measureRound, summarize } = require('./lib/load');
 const { request } = require('./lib/http');
 const database = require('./lib/database');
-const { SERVERS, RATIOS, CHECKS } = require('./ratios');
+const { SERVERS, RATIOS, CHECKS, LATENCIES } = require('./ratios');
 
 const ROOT = path.resolve(__dirname, '..');
 const API_MAIN = path.join(ROOT, 'dist', 'apps', 'api', 'src', 'main.js');
@@ -157,13 +157,14 @@ async function call(base, method, url, { token, body } = {}) {
 
 async function seed(base) {
   const root = await call(base, 'POST', '/v1/auth/login', { body: { email: secrets.SUPERADMIN_EMAIL, password: secrets.SUPERADMIN_PASSWORD } });
-  await call(base, 'POST', '/v1/organizations', { token: root.accessToken, body: ORG });
+  const org = await call(base, 'POST', '/v1/organizations', { token: root.accessToken, body: ORG });
   const admin = await call(base, 'POST', '/v1/auth/login', { body: { organization: ORG.slug, email: ORG.admin.email, password: ORG.admin.password } });
   const users = Array.from({ length: SEED_USERS }, (_, i) => ({ email: `user${i}@bench.test`, name: `Bench User ${i}`, role: i % 5 === 0 ? 'viewer' : 'member' }));
   const { results } = await call(base, 'POST', '/v1/users/bulk', { token: admin.accessToken, body: { users } });
   const created = results.filter((r) => r.status === 'created').length;
   if (created !== SEED_USERS) throw new Error(`bulk create made ${created} of ${SEED_USERS} users: ${JSON.stringify(results.slice(0, 3))}`);
-  return { admin: admin.accessToken };
+  // Not only tokens: the ids that some routes name (a user to PATCH, the organization whose audit rows are generated).
+  return { admin: admin.accessToken, orgId: org.id, userId: results[0].id };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -171,13 +172,15 @@ async function seed(base) {
 
 function requestOf(ctx, server, side) {
   const headers = side.token ? { authorization: `Bearer ${ctx.tokens[side.token]}` } : {};
-  return { pid: server.pid, url: server.base + side.path, headers };
+  // `{userId}` in a path: an id from the seed (see seed()).
+  const path = side.path.replace(/\{(\w+)\}/g, (_, key) => ctx.tokens[key]);
+  return { pid: server.pid, url: server.base + path, headers, method: side.method ?? 'GET', body: side.body };
 }
 
 /** The first answer of a side, checked before any load: a broken route fails its figure here, with its body. */
 async function probeSide(ctx, server, side) {
-  const { url, headers } = requestOf(ctx, server, side);
-  const response = await request(url, { headers, timeoutMs: REQUEST_TIMEOUT_SEC * 1000 });
+  const { url, headers, method, body } = requestOf(ctx, server, side);
+  const response = await request(url, { method, headers, body: body?.(-1), timeoutMs: REQUEST_TIMEOUT_SEC * 1000 });
   if (!response.ok) throw new Error(`${side.server} ${side.path} answered ${response.status}: ${response.text.slice(0, 300)}`);
 }
 
@@ -277,11 +280,38 @@ async function runCheck(ctx, check, server) {
   };
 }
 
+/** One latency goal: each path asked one request at a time, after a short warm-up; the worst path's p95 decides. */
+async function measureLatency(ctx, latency, server) {
+  const samples = quick ? latency.samples.quick : latency.samples.full;
+  const paths = [];
+  for (const path of latency.paths) {
+    const { url, headers } = requestOf(ctx, server, { ...latency, path });
+    const times = [];
+    for (let i = -20; i < samples; i++) {
+      const started = process.hrtime.bigint();
+      const response = await request(url, { headers, timeoutMs: REQUEST_TIMEOUT_SEC * 1000 });
+      if (!response.ok) throw new Error(`${path} answered ${response.status}: ${response.text.slice(0, 300)}`);
+      if (i >= 0) times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    times.sort((a, b) => a - b);
+    const at = (q) => round(times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)], 1);
+    paths.push({ path, samples, p50Ms: at(0.5), p95Ms: at(0.95), p99Ms: at(0.99) });
+  }
+  const value = Math.max(...paths.map((p) => p.p95Ms));
+  return {
+    value,
+    goal: `p95 ≤ ${latency.goal.maxMs} ms`,
+    pass: value <= latency.goal.maxMs,
+    detail: { metric: 'p95Ms', rows: quick ? latency.rows.quick : latency.rows.full, paths },
+  };
+}
+
 /** Every ratio and check on one Node binary, each step on servers started for it. */
 async function runSuite(ctx) {
   const running = {};
-  const plan = [...CHECKS.map((check) => ({ check })), ...RATIOS.map((ratio) => ({ ratio }))];
-  const serversOf = (step) => (step.check ? [step.check.server] : [step.ratio.subject.server, step.ratio.baseline.server]);
+  const plan = [...CHECKS.map((check) => ({ check })), ...RATIOS.map((ratio) => ({ ratio })), ...LATENCIES.map((latency) => ({ latency }))];
+  const serversOf = (step) =>
+    step.check ? [step.check.server] : step.latency ? [step.latency.server] : [step.ratio.subject.server, step.ratio.baseline.server];
   const ratios = {};
   const checks = {};
   const raw = {};
@@ -308,6 +338,15 @@ async function runSuite(ctx) {
       if (step.check) {
         log(`${ctx.label}: check ${step.check.name}`);
         checks[step.check.name] = await runCheck(ctx, step.check, running[step.check.server]);
+      } else if (step.latency) {
+        const { latency } = step;
+        log(`${ctx.label}: ${latency.name} (${latency.server} ${latency.paths.join(', ')})`);
+        try {
+          ratios[latency.name] = await measureLatency(ctx, latency, running[latency.server]);
+        } catch (error) {
+          console.error(`\n!!! ${latency.name} FAILED: ${error.message}\n`);
+          ratios[latency.name] = { value: null, goal: `p95 ≤ ${latency.goal.maxMs} ms`, pass: false, detail: { errors: [error.message] } };
+        }
       } else {
         const { ratio } = step;
         log(`${ctx.label}: ${ratio.name} (${ratio.subject.server} ${ratio.subject.path} vs ${ratio.baseline.server} ${ratio.baseline.path})`);
@@ -423,6 +462,11 @@ async function main() {
   const tokens = await seed(seeder.base);
   await processes.stop(seeder.handle);
   await database.createBypassRole(urls);
+  for (const latency of LATENCIES) {
+    const rows = quick ? latency.rows.quick : latency.rows.full;
+    log(`generating ${rows} audit rows for ${latency.name}`);
+    await database.generateAuditRows(urls, tokens.orgId, rows);
+  }
   log(`seeded: organization ${ORG.slug} with ${SEED_USERS + 1} users; ${urls.bypassRole} bypasses RLS`);
 
   const suites = [await runSuite({ ...primary, label: `node${process.versions.node.split('.')[0]}`, tokens })];
@@ -453,18 +497,19 @@ async function main() {
   console.log(`\nwrote ${shown.startsWith('..') ? outFile : shown} in ${results.durationSec} s`);
 
   const broken = suites.flatMap((s) => Object.entries(s.ratios).filter(([, r]) => !Number.isFinite(r.value)).map(([name]) => `${s.node} ${name}`));
-  const missing = suites.flatMap((s) => RATIOS.filter((r) => !(r.name in s.ratios)).map((r) => `${s.node} ${r.name}`));
+  const measured = [...RATIOS, ...LATENCIES];
+  const missing = suites.flatMap((s) => measured.filter((r) => !(r.name in s.ratios)).map((r) => `${s.node} ${r.name}`));
   if (broken.length || missing.length) {
     console.error(`\n!!! no value for: ${[...broken, ...missing].join(', ')}`);
     process.exitCode = 1;
   } else if (smoke) {
     const written = JSON.parse(fs.readFileSync(outFile, 'utf8'));
-    const notNumbers = RATIOS.filter((r) => typeof written.ratios[r.name]?.value !== 'number').map((r) => r.name);
+    const notNumbers = measured.filter((r) => typeof written.ratios[r.name]?.value !== 'number').map((r) => r.name);
     if (notNumbers.length) {
       console.error(`\n!!! smoke: ${outFile} has no number for ${notNumbers.join(', ')}`);
       process.exitCode = 1;
     } else {
-      console.log(`smoke: the bench completed and ${outFile} has a number for each of ${RATIOS.length} ratios (goals are not judged here)`);
+      console.log(`smoke: the bench completed and ${outFile} has a number for each of ${measured.length} figures (goals are not judged here)`);
     }
   }
   if (process.exitCode !== 1) fs.rmSync(runDir, { recursive: true, force: true });

@@ -8,9 +8,10 @@ const { cpuMicros } = require('./processes');
  * done at its next sample tick, so the round ends (and `atEnd` runs: the server's CPU is read there) when the last
  * answer or error arrives, by our own clock.
  */
-function fire({ url, headers, amount, connections, timeoutSec, atStart = () => undefined, atEnd = () => undefined }) {
+function fire({ url, headers, method = 'GET', body, amount, connections, timeoutSec, atStart = () => undefined, atEnd = () => undefined }) {
   return new Promise((resolve, reject) => {
     let finished = 0;
+    let sent = 0;
     let endedAt = null;
     let endState;
     const started = process.hrtime.bigint();
@@ -23,7 +24,10 @@ function fire({ url, headers, amount, connections, timeoutSec, atStart = () => u
     const instance = autocannon(
       {
         url,
-        headers,
+        method,
+        headers: body ? { ...headers, 'content-type': 'application/json' } : headers,
+        // A body made per request (`body(n)`): a PATCH that sends the same value twice changes nothing the second time.
+        ...(body ? { requests: [{ method, setupRequest: (req) => ({ ...req, body: JSON.stringify(body(sent++)) }) }] } : {}),
         amount,
         connections: Math.min(connections, amount),
         timeout: timeoutSec,
@@ -61,8 +65,8 @@ function fire({ url, headers, amount, connections, timeoutSec, atStart = () => u
 }
 
 /** One measured round: the server's CPU time is read before and after; per-request figures divide by the answers. */
-async function measureRound({ pid, url, headers, amount, connections, timeoutSec }) {
-  const shot = await fire({ url, headers, amount, connections, timeoutSec, atStart: () => cpuMicros(pid), atEnd: () => cpuMicros(pid) });
+async function measureRound({ pid, url, headers, method, body, amount, connections, timeoutSec }) {
+  const shot = await fire({ url, headers, method, body, amount, connections, timeoutSec, atStart: () => cpuMicros(pid), atEnd: () => cpuMicros(pid) });
   const requests = shot.answered || 1;
   return {
     ...shot,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { TenantContext, TenantTransaction } from '@tenantry/core';
+import { AppConfig, TenantContext, TenantTransaction } from '@tenantry/core';
 import { DataSource, EntitySubscriberInterface, InsertEvent, ObjectLiteral, RemoveEvent, SoftRemoveEvent, UpdateEvent } from 'typeorm';
 import { AuditOptions, REDACTED, auditOptionsOf } from './audited';
 
@@ -37,8 +37,9 @@ export class AuditSubscriber implements EntitySubscriberInterface {
   constructor(
     @InjectDataSource() dataSource: DataSource,
     private readonly context: TenantContext,
+    config: AppConfig,
   ) {
-    dataSource.subscribers.push(this);
+    if (config.auditTrail) dataSource.subscribers.push(this);
   }
 
   afterInsert(event: InsertEvent<ObjectLiteral>): void {

@@ -19,6 +19,13 @@ describe('parseConfig', () => {
     expect(config.simulators).toBe(true);
   });
 
+  it('audits every change unless a benchmark turns the trail off, and refuses AUDIT_TRAIL=off anywhere else', () => {
+    expect(parseConfig(valid).auditTrail).toBe(true);
+    expect(parseConfig({ ...valid, AUDIT_TRAIL: 'off', NODE_ENV: 'bench' }).auditTrail).toBe(false);
+    expect(() => parseConfig({ ...valid, AUDIT_TRAIL: 'off', NODE_ENV: 'production' })).toThrow(/AUDIT_TRAIL=off is for benchmarks only/);
+    expect(() => parseConfig({ ...valid, AUDIT_TRAIL: 'maybe' })).toThrow(/AUDIT_TRAIL must be one of on, off/);
+  });
+
   it('names every missing variable', () => {
     expect(() => parseConfig({})).toThrow(ConfigError);
     try {

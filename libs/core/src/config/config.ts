@@ -6,6 +6,8 @@ import { URL } from 'node:url';
  */
 export interface Config {
   nodeEnv: string;
+  /** Off only in a benchmark (NODE_ENV=bench): what the audit trail costs is measured against an API without it. */
+  auditTrail: boolean;
   port: number;
   host: string;
   trustProxy: boolean;
@@ -118,6 +120,7 @@ export function parseConfig(env: Env): Config {
 
   const config: Config = {
     nodeEnv: r.string('NODE_ENV', 'development'),
+    auditTrail: r.oneOf('AUDIT_TRAIL', ['on', 'off'] as const, 'on') === 'on',
     port: r.int('PORT', 3000, 0, 65535),
     host: r.string('HOST', '0.0.0.0'),
     trustProxy: r.oneOf('TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
@@ -147,6 +150,9 @@ export function parseConfig(env: Env): Config {
     workerQueues: queues === 'all' ? 'all' : queues.split(',').map((q) => q.trim()).filter(Boolean),
     workerHealthPort: r.int('WORKER_HEALTH_PORT', 3001, 0, 65535),
   };
+  if (!config.auditTrail && config.nodeEnv !== 'bench') {
+    r.problems.push('AUDIT_TRAIL=off is for benchmarks only (NODE_ENV=bench): every data change is audited');
+  }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }
