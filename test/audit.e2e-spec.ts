@@ -74,6 +74,35 @@ describe('audit trail', () => {
     expect(statements.indexOf('select audit_append($1, $2::jsonb)')).toBe(statements.length - 2); // just before commit
   });
 
+  it('audits a bulk create per row, in one batch: one row per user and one audit_append call', async () => {
+    const users = Array.from({ length: 5 }, (_, i) => ({ email: `bulk-${i}-${randomUUID()}@a.test`, name: `Bulk ${i}`, role: 'viewer' }));
+    let results: Array<{ status: string; id: string }> = [];
+    const statements = await statementsDuring(async () => {
+      results = (await send('POST', '/v1/users/bulk', 'audit-bulk-1', { users })).body.results;
+    });
+    expect(results.map((r) => r.status)).toEqual(Array(5).fill('created'));
+    const rows = await queryAsOwner<AuditRow>(`select * from audit_logs where request_id = 'audit-bulk-1' order by seq`);
+    expect(rows.map((row) => row.entity_id).sort()).toEqual(results.map((r) => r.id).sort());
+    expect(rows.every((row) => row.action === 'create')).toBe(true);
+    expect(statements.filter((sql) => /audit_append/.test(sql))).toHaveLength(1);
+  });
+
+  it('records a change made by a worker job as the system', async () => {
+    const user = await createUser(t, a.admin.token, { role: 'viewer' });
+    const context = t.app.get(TenantContext);
+    const uow = t.app.get(UnitOfWork);
+    await context.runWithEnvelope({ orgId: a.id, actor: SYSTEM_ACTOR, requestId: 'job-rename-1' }, () =>
+      uow.run(async (manager) => {
+        const row = await manager.getRepository(User).findOneByOrFail({ id: user.id });
+        row.name = 'Renamed By A Job';
+        await manager.getRepository(User).save(row);
+      }),
+    );
+    const [row] = await queryAsOwner<AuditRow>(`select * from audit_logs where request_id = 'job-rename-1'`);
+    expect(row).toMatchObject({ action: 'update', actor_type: 'system', actor_id: null, entity_id: user.id });
+    expect(row.changes).toEqual({ name: { from: user.name, to: 'Renamed By A Job' } });
+  });
+
   it('records the creation of an organization and its first admin, by the superadmin', async () => {
     const org = await queryAsOwner<AuditRow>(`select * from audit_logs where entity_type = 'organization' and entity_id = $1`, [b.id]);
     expect(org).toHaveLength(1);
@@ -268,6 +297,35 @@ describe('audit trail', () => {
       expect(after.body).toEqual({ valid: false, checked: 3, firstBrokenId: tampered.id });
       // Another organization's chain is its own: still valid.
       expect((await t.get('/v1/audit-logs/verify', b.admin.token)).body).toMatchObject({ valid: true, firstBrokenId: null });
+    });
+  });
+
+  describe('retention', () => {
+    it('is off by default: the app role cannot call the purge, and a DELETE outside it is refused', async () => {
+      const app = await connect('app');
+      try {
+        await expect(app.query(`select audit_purge_before($1, now())`, [a.id])).rejects.toThrow(/permission denied/);
+      } finally {
+        await app.end();
+      }
+      await expect(queryAsOwner(`delete from audit_logs where org_id = $1`, [a.id])).rejects.toThrow(/append-only/);
+    });
+
+    it("removes an organization's oldest rows when the owner calls it, and the rest of the chain still verifies", async () => {
+      const superToken = await loginSuperadmin(t);
+      const d = await createOrganization(t, superToken);
+      await createUser(t, d.admin.token, { role: 'viewer' });
+      const [{ cut }] = await queryAsOwner<{ cut: Date }>(`select clock_timestamp() as cut`);
+      await createUser(t, d.admin.token, { role: 'viewer' });
+      await createUser(t, d.admin.token, { role: 'viewer' });
+
+      const [{ purged }] = await queryAsOwner<{ purged: string }>(`select audit_purge_before($1, $2) as purged`, [d.id, cut]);
+      expect(Number(purged)).toBe(3); // the organization, its admin and the first user
+      const left = await queryAsOwner(`select id from audit_logs where org_id = $1`, [d.id]);
+      expect(left).toHaveLength(2);
+      expect((await t.get('/v1/audit-logs/verify', d.admin.token)).body).toEqual({ valid: true, checked: 2, firstBrokenId: null });
+      // Another organization's rows are untouched.
+      expect((await t.get('/v1/audit-logs/verify', b.admin.token)).body).toMatchObject({ valid: true });
     });
   });
 });

@@ -75,7 +75,9 @@ export class AuditLogsService {
     return this.uow.run(async () => {
       let checked = 0;
       let lastSeq = '0';
-      let previous: Buffer | null = null;
+      // After a retention purge the first remaining row points at the last purged one, whose hash is the anchor.
+      const [anchor] = await this.uow.query<{ anchor_hash: Buffer }>(`select anchor_hash from audit_anchors where org_id = $1`, [orgId]);
+      let previous: Buffer | null = anchor?.anchor_hash ?? null;
       for (;;) {
         const rows = await this.uow.query<{ id: string; seq: string; prev_hash: Buffer | null; hash: Buffer; expected: Buffer }>(
           `select id, seq, prev_hash, hash,

@@ -46,12 +46,59 @@ export class AuditLogs1732580000000 implements MigrationInterface {
     await queryRunner.query(`grant select, insert on audit_logs to ${role}`);
     await queryRunner.query(`grant usage on sequence audit_logs_seq_seq to ${role}`);
 
+    // Where a retention purge leaves an organization's chain: the hash of the last row it removed, which the first
+    // remaining row points at. Verify starts from it.
+    await queryRunner.query(`
+      create table audit_anchors (
+        org_id uuid primary key references organizations (id),
+        anchor_hash bytea not null,
+        purged_rows bigint not null,
+        purged_before timestamptz not null,
+        purged_at timestamptz not null default now()
+      )`);
+    await queryRunner.query(`alter table audit_anchors enable row level security`);
+    await queryRunner.query(`alter table audit_anchors force row level security`);
+    await queryRunner.query(`create policy tenant_reads on audit_anchors for select using (org_id = ${CURRENT_TENANT_SQL})`);
+    await queryRunner.query(`grant select on audit_anchors to ${role}`);
+
+    // DELETE is refused, except inside audit_purge_before(), which says so with a transaction-local setting.
     await queryRunner.query(`
       create function audit_logs_append_only() returns trigger
       language plpgsql as $$
       begin
+        if tg_op = 'DELETE' and current_setting('tenantry.audit_purge', true) = 'on' then
+          return old;
+        end if;
         raise exception 'audit_logs is append-only: % refused', tg_op using errcode = 'insufficient_privilege';
       end $$`);
+    // Retention, off by default: nothing calls it, and only the owner may (the app role may not execute it). It
+    // removes an organization's rows created before a point in time, oldest first, and records the anchor.
+    await queryRunner.query(`
+      create function audit_purge_before(p_org uuid, p_before timestamptz) returns bigint
+      language plpgsql as $$
+      declare
+        v_last_seq bigint;
+        v_anchor bytea;
+        v_count bigint;
+      begin
+        perform pg_advisory_xact_lock(hashtextextended('tenantry:audit:' || p_org::text, 0));
+        select seq, hash into v_last_seq, v_anchor from audit_logs
+         where org_id = p_org and created_at < p_before order by seq desc limit 1;
+        if v_last_seq is null then
+          return 0;
+        end if;
+        perform set_config('tenantry.audit_purge', 'on', true);
+        delete from audit_logs where org_id = p_org and seq <= v_last_seq;
+        get diagnostics v_count = row_count;
+        perform set_config('tenantry.audit_purge', 'off', true);
+        insert into audit_anchors (org_id, anchor_hash, purged_rows, purged_before)
+        values (p_org, v_anchor, v_count, p_before)
+        on conflict (org_id) do update set anchor_hash = excluded.anchor_hash,
+          purged_rows = audit_anchors.purged_rows + excluded.purged_rows, purged_before = excluded.purged_before,
+          purged_at = now();
+        return v_count;
+      end $$`);
+    await queryRunner.query(`revoke all on function audit_purge_before(uuid, timestamptz) from public`);
     await queryRunner.query(`
       create trigger audit_logs_append_only before update or delete on audit_logs
       for each row execute function audit_logs_append_only()`);
@@ -109,6 +156,8 @@ export class AuditLogs1732580000000 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`drop function audit_append(uuid, jsonb)`);
     await queryRunner.query(`drop function audit_canonical(uuid, uuid, text, text, text, text, uuid, jsonb, text, text, text, timestamptz)`);
+    await queryRunner.query(`drop function audit_purge_before(uuid, timestamptz)`);
+    await queryRunner.query(`drop table audit_anchors`);
     await queryRunner.query(`drop table audit_logs`);
     await queryRunner.query(`drop function audit_logs_append_only()`);
   }
