@@ -103,6 +103,24 @@ describe('audit trail', () => {
     expect(row.changes).toEqual({ name: { from: user.name, to: 'Renamed By A Job' } });
   });
 
+  it('records a hard removal through the entity path as a delete', async () => {
+    const user = await createUser(t, a.admin.token, { role: 'viewer' });
+    const context = t.app.get(TenantContext);
+    const uow = t.app.get(UnitOfWork);
+    await context.runWithEnvelope({ orgId: a.id, actor: SYSTEM_ACTOR, requestId: 'job-remove-1' }, () =>
+      uow.run(async (manager) => {
+        const row = await manager.getRepository(User).findOneByOrFail({ id: user.id });
+        await manager.getRepository(User).remove(row);
+      }),
+    );
+    expect(await queryAsOwner(`select id from users where id = $1`, [user.id])).toEqual([]);
+    const rows = await rowsFor(user.id);
+    expect(rows.map((row) => [row.action, row.actor_type])).toEqual([
+      ['create', 'user'],
+      ['delete', 'system'],
+    ]);
+  });
+
   it('records the creation of an organization and its first admin, by the superadmin', async () => {
     const org = await queryAsOwner<AuditRow>(`select * from audit_logs where entity_type = 'organization' and entity_id = $1`, [b.id]);
     expect(org).toHaveLength(1);
