@@ -1,0 +1,40 @@
+import { DEFAULT_SEED, ServiceSimulator } from './service-simulator';
+import { createCommunicationService, createPaymentService, createUserService } from './services';
+
+function portFrom(variable: string, fallback: number): number {
+  const raw = process.env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`${variable} must be a port number (0-65535), got "${raw}"\n`);
+    process.exit(1);
+  }
+  return port;
+}
+
+/** Starts the three service simulators; each logs one line with its URL. */
+async function main(): Promise<void> {
+  const host = process.env.SIMULATORS_HOST || '127.0.0.1';
+  const seed = process.env.SIMULATOR_SEED || DEFAULT_SEED;
+  const simulators: Array<[string, ServiceSimulator, number]> = [
+    ['user-service', createUserService(seed), portFrom('USER_SERVICE_PORT', 4001)],
+    ['payment-service', createPaymentService(seed), portFrom('PAYMENT_SERVICE_PORT', 4002)],
+    ['communication-service', createCommunicationService(seed), portFrom('COMMUNICATION_SERVICE_PORT', 4003)],
+  ];
+  const stop = async (signal: string) => {
+    await Promise.allSettled(simulators.map(([, simulator]) => simulator.close()));
+    process.stdout.write(JSON.stringify({ msg: 'simulators stopped', signal }) + '\n');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  for (const [name, simulator, port] of simulators) {
+    const { url } = await simulator.listen(port, host);
+    process.stdout.write(JSON.stringify({ msg: `${name} listening`, name, url, seed }) + '\n');
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`simulators failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
