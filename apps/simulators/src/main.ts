@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { DEFAULT_SEED, ServiceSimulator } from './service-simulator';
 import { createCommunicationService, createPaymentService, createUserService } from './services';
 
@@ -12,8 +13,9 @@ function portFrom(variable: string, fallback: number): number {
   return port;
 }
 
-/** Starts the three service simulators; each logs one line with its URL. */
+/** Starts the three service simulators; each logs one line with its URL. Settings come from .env, like the API's. */
 async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
   const host = process.env.SIMULATORS_HOST || '127.0.0.1';
   const seed = process.env.SIMULATOR_SEED || DEFAULT_SEED;
   const simulators: Array<[string, ServiceSimulator, number]> = [
