@@ -45,11 +45,6 @@ export class TokenStateCache implements OnApplicationBootstrap, OnApplicationShu
     await listener?.end().catch(() => undefined);
   }
 
-  /** Whether cached states are in use: only while this process hears every change. */
-  get active(): boolean {
-    return this.listening;
-  }
-
   cached(orgId: string | null, subject: string): TokenState | undefined {
     return this.listening ? this.states.get(key(orgId, subject)) : undefined;
   }

@@ -74,8 +74,7 @@ export class UnitOfWork {
   async bindTenant(orgId: OrgId): Promise<void> {
     const tx = this.context.transaction;
     if (!tx) throw new Error('bindTenant runs inside a unit of work');
-    if (tx.bound === orgId) return;
-    this.confirm(await tx.once<BindingRow>(this.bindingStatement(orgId)), orgId);
+    await this.rebind(tx, orgId);
   }
 
   /**
@@ -84,13 +83,7 @@ export class UnitOfWork {
    */
   private transaction<T>(target: string, work: () => Promise<T>): Promise<T> {
     const current = this.context.transaction;
-    if (current) {
-      if (current.bound === target) return work();
-      return (async () => {
-        this.confirm(await current.once<BindingRow>(this.bindingStatement(target)), target);
-        return work();
-      })();
-    }
+    if (current) return this.rebind(current, target).then(work);
     return this.context.runNested(async () => {
       const [tx, rows] = await TenantTransaction.begin<BindingRow>(this.dataSource, this.bindingStatement(target));
       this.context.transaction = tx;
@@ -108,13 +101,18 @@ export class UnitOfWork {
     });
   }
 
+  /** Binds a transaction that is already open to `target`, unless it is bound to it already. */
+  private async rebind(tx: TenantTransaction, target: string): Promise<void> {
+    if (tx.bound !== target) this.confirm(await tx.once<BindingRow>(this.bindingStatement(target)), target);
+  }
+
   /**
    * The statement that binds a transaction to an organization or to the platform, its values as literals (it may
    * travel with `begin`). With a token state to confirm, it reads `token_state()` in the same statement.
    */
   private bindingStatement(target: string): string {
     const setting = target === PLATFORM ? `set_config('app.platform', 'on', true)` : `set_config('app.tenant_id', ${sqlUuid(target)}::text, true)`;
-    const pending = this.context.peekTokenConfirmation(target === PLATFORM ? null : target);
+    const pending = this.context.peekTokenConfirmation(tokenOrgOf(target));
     if (!pending) return `select ${setting} as bound`;
     const org = pending.orgId === null ? 'null::uuid' : sqlUuid(pending.orgId);
     return `select ${setting} as bound, ${TOKEN_STATE_COLUMNS} from (select 1) as one left join token_state(${org}, ${sqlUuid(pending.subject)}) as s on true`;
@@ -122,12 +120,14 @@ export class UnitOfWork {
 
   /** Marks the transaction bound, and hands the token state it read (if it read one) to the pending confirmation. */
   private confirm(rows: BindingRow[], target: string): void {
-    const pending = this.context.takeTokenConfirmation(target === PLATFORM ? null : target);
+    const pending = this.context.takeTokenConfirmation(tokenOrgOf(target));
     this.context.transaction!.bound = target;
     if (pending) pending.confirm(toTokenState(rows[0]));
   }
 }
 
 const PLATFORM = 'platform';
+/** The organization a binding target confirms token states for: none (a platform admin's) for the platform. */
+const tokenOrgOf = (target: string): string | null => (target === PLATFORM ? null : target);
 
 type BindingRow = TokenStateRow & { bound: string };

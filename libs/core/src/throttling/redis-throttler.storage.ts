@@ -88,8 +88,8 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   private async count(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const hitsKey = this.redis.key('throttle', throttlerName, key);
     const leaseSize = throttlerName.startsWith('login') ? 1 : Math.max(1, Math.min(MAX_LEASE, Math.floor(limit / 20)));
-    const take = (): Promise<ThrottlerStorageRecord> => this.take(hitsKey, ttl, limit, blockDuration > 0 ? blockDuration : ttl, 1);
-    if (leaseSize === 1) return take();
+    const blockMs = blockDuration > 0 ? blockDuration : ttl;
+    if (leaseSize === 1) return this.take(hitsKey, ttl, limit, blockMs, 1);
     for (;;) {
       const now = Date.now();
       const lease = this.leases.get(hitsKey);
@@ -105,7 +105,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
         if (record.isBlocked) return record;
         continue;
       }
-      const refill = this.take(hitsKey, ttl, limit, blockDuration > 0 ? blockDuration : ttl, leaseSize);
+      const refill = this.take(hitsKey, ttl, limit, blockMs, leaseSize);
       this.refills.set(hitsKey, refill);
       try {
         return await refill;
