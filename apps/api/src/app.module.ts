@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { AuditModule } from '@tenantry/audit';
 import { AuthModule, JwtAuthGuard, RolesGuard } from '@tenantry/auth';
+import { IntegrationsModule } from '@tenantry/integrations';
 import {
   AppConfig,
   ConfigModule,
@@ -30,6 +31,7 @@ import { UsersModule } from '@tenantry/users';
     TenancyModule,
     UsersModule,
     AuthModule,
+    IntegrationsModule.forRoot({ http: true, worker: false }),
   ],
   providers: [
     { provide: APP_GUARD, useExisting: JwtAuthGuard },

@@ -180,6 +180,16 @@ export function createServiceSimulator(options: ServiceSimulatorOptions): Servic
     }
   };
 
+  // What a health probe reads: it answers while the service is up, and is gone with it when `down` (no other fault).
+  app.get('/health', async (request, reply) => {
+    if (faults.down) {
+      reply.hijack();
+      request.raw.socket.destroy();
+      return;
+    }
+    return { status: 'ok', service: options.name };
+  });
+
   for (const collection of options.collections) {
     const base = `/orgs/:orgSlug/${collection.name}`;
     type Params = { orgSlug: string; id: string };

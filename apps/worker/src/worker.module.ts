@@ -1,12 +1,20 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '@tenantry/audit';
 import { ConfigModule, DatabaseModule, HealthModule, RedisModule } from '@tenantry/core';
+import { IntegrationsModule } from '@tenantry/integrations';
 
 /**
- * The worker: the same libs as the API, without their controllers. Queues arrive with the webhooks and
- * integrations modules; WORKER_QUEUES chooses which of them a process consumes.
+ * The worker: the same libs as the API, without their controllers, plus the queue processors; WORKER_QUEUES
+ * chooses which queues a process consumes.
  */
 @Module({
-  imports: [ConfigModule, RedisModule, DatabaseModule.forRoot({ http: false }), HealthModule, AuditModule.forRoot({ http: false })],
+  imports: [
+    ConfigModule,
+    RedisModule,
+    DatabaseModule.forRoot({ http: false }),
+    HealthModule,
+    AuditModule.forRoot({ http: false }),
+    IntegrationsModule.forRoot({ http: false, worker: true }),
+  ],
 })
 export class WorkerModule {}

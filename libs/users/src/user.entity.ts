@@ -13,7 +13,7 @@ export type UserSource = (typeof USER_SOURCES)[number];
   orgOf: (user) => user.orgId,
   redact: ['passwordHash'],
   // tokenVersion moves with every revocation: the row says what caused it (status, role, password).
-  ignore: ['updatedAt', 'tokenVersion'],
+  ignore: ['updatedAt', 'tokenVersion', 'sourceUpdatedAt'],
   deletedWhen: (user, before) => user.status === 'deactivated' && before.status !== 'deactivated',
 })
 export class User {
@@ -28,6 +28,8 @@ export class User {
   @Column({ type: 'text', default: 'local' }) source: UserSource;
   @Column({ name: 'external_id', type: 'text', nullable: true }) externalId: string | null;
   @Column({ name: 'token_version', type: 'int', default: 0 }) tokenVersion: number;
+  /** For a synced user: when the change that last wrote it happened (at the service, or here for a local edit). */
+  @Column({ name: 'source_updated_at', type: 'timestamptz', nullable: true }) sourceUpdatedAt: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }

@@ -37,7 +37,41 @@ export interface Config {
   metricsToken: string | null;
   workerQueues: string[] | 'all';
   workerHealthPort: number;
+  /** The platform's own origin as callers and identity providers reach it. */
+  publicUrl: string;
+  invitationTtlSeconds: number;
+  /** How soon an open circuit breaker lets a trial call through. */
+  breakerHalfOpenMs: number;
+  /** One entry per external service: where it is and how calls to it are guarded. */
+  integrations: Record<IntegrationProvider, IntegrationPolicyConfig>;
 }
+
+export const INTEGRATION_PROVIDERS = ['user-service', 'payment-service', 'communication-service'] as const;
+export type IntegrationProvider = (typeof INTEGRATION_PROVIDERS)[number];
+
+/** The resilience policy of one external service; each value has a global default and a per-service override. */
+export interface IntegrationPolicyConfig {
+  url: string;
+  /** Per attempt. */
+  timeoutMs: number;
+  /** Attempts per call, the first included (retries happen on 5xx, timeouts and connection errors only). */
+  maxAttempts: number;
+  /** The first retry's delay; later ones grow exponentially, with jitter. */
+  retryBaseMs: number;
+  /** Consecutive failed calls that open the breaker. */
+  breakerFailures: number;
+  /** Calls in flight at once; as many again may wait, the rest are refused at once. */
+  bulkhead: number;
+}
+
+const INTEGRATION_DEFAULT_PORTS: Record<IntegrationProvider, number> = {
+  'user-service': 4001,
+  'payment-service': 4002,
+  'communication-service': 4003,
+};
+
+/** `user-service` → `USER_SERVICE`: the prefix of that service's variables. */
+export const integrationEnvPrefix = (provider: IntegrationProvider): string => provider.toUpperCase().replace(/-/g, '_');
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -149,7 +183,30 @@ export function parseConfig(env: Env): Config {
     metricsToken: r.optional('METRICS_TOKEN'),
     workerQueues: queues === 'all' ? 'all' : queues.split(',').map((q) => q.trim()).filter(Boolean),
     workerHealthPort: r.int('WORKER_HEALTH_PORT', 3001, 0, 65535),
+    publicUrl: '',
+    invitationTtlSeconds: r.int('INVITATION_TTL', 259_200, 60, 30 * 86400),
+    breakerHalfOpenMs: r.int('BREAKER_HALF_OPEN_MS', 5000, 10, 3_600_000),
+    integrations: {} as Config['integrations'],
   };
+  config.publicUrl = r.url('PUBLIC_URL', ['http:', 'https:'], `http://127.0.0.1:${config.port}`).replace(/\/+$/, '');
+  const defaults = {
+    timeoutMs: r.int('INTEGRATION_TIMEOUT_MS', 2000, 10, 120_000),
+    maxAttempts: r.int('INTEGRATION_MAX_ATTEMPTS', 4, 1, 20),
+    retryBaseMs: r.int('INTEGRATION_RETRY_BASE_MS', 100, 1, 60_000),
+    breakerFailures: r.int('INTEGRATION_BREAKER_FAILURES', 5, 1, 1000),
+    bulkhead: r.int('INTEGRATION_BULKHEAD', 10, 1, 1000),
+  };
+  for (const provider of INTEGRATION_PROVIDERS) {
+    const prefix = integrationEnvPrefix(provider);
+    config.integrations[provider] = {
+      url: r.url(`${prefix}_URL`, ['http:', 'https:'], `http://127.0.0.1:${r.int(`${prefix}_PORT`, INTEGRATION_DEFAULT_PORTS[provider], 1, 65535)}`).replace(/\/+$/, ''),
+      timeoutMs: r.int(`${prefix}_TIMEOUT_MS`, defaults.timeoutMs, 10, 120_000),
+      maxAttempts: r.int(`${prefix}_MAX_ATTEMPTS`, defaults.maxAttempts, 1, 20),
+      retryBaseMs: r.int(`${prefix}_RETRY_BASE_MS`, defaults.retryBaseMs, 1, 60_000),
+      breakerFailures: r.int(`${prefix}_BREAKER_FAILURES`, defaults.breakerFailures, 1, 1000),
+      bulkhead: r.int(`${prefix}_BULKHEAD`, defaults.bulkhead, 1, 1000),
+    };
+  }
   if (!config.auditTrail && config.nodeEnv !== 'bench') {
     r.problems.push('AUDIT_TRAIL=off is for benchmarks only (NODE_ENV=bench): every data change is audited');
   }
