@@ -120,6 +120,13 @@ describe('hostile input on every operation of the OpenAPI document', () => {
       'POST /v1/auth/login': async () => ({ as: 'none', body: { organization: org.slug, email: org.admin.email, password: org.admin.password }, status: 200 }),
       'POST /v1/auth/refresh': async () => ({ as: 'none', body: { refreshToken: await freshRefreshToken() }, status: 200 }),
       'POST /v1/auth/logout': async () => ({ body: { refreshToken: await freshRefreshToken() }, status: 204 }),
+      'POST /v1/integrations/{provider}/sync': async () => ({ params: { provider: 'user-service' }, status: 202 }),
+      // No worker runs here: the job stays queued, and only its id is needed.
+      'GET /v1/integrations/jobs/{jobId}': async () => ({
+        params: { jobId: (await t.post('/v1/integrations/payment-service/sync', {}, org.admin.token)).body.jobId },
+      }),
+      // No simulators run here: every service is down, which is the answer the base request gets.
+      'GET /health/integrations': async () => ({ as: 'none', status: 503 }),
     };
   });
   afterAll(async () => {

@@ -198,7 +198,8 @@ describe('integrations', () => {
     expect((await t.post('/v1/integrations/billing-service/sync', {}, org.admin.token)).status).toBe(404);
     expect((await t.get('/v1/integrations/jobs/not-a-job', org.admin.token)).status).toBe(404);
     expect((await t.get('/v1/subscriptions?limit=1000', org.admin.token)).status).toBe(400);
-    expect((await t.get('/v1/messages?removed=maybe', org.admin.token)).status).toBe(400);
+    expect((await t.get('/v1/messages?status=lost', org.admin.token)).status).toBe(400);
+    expect((await t.get('/v1/invoices?status=paid', org.admin.token)).status).toBe(200);
     const viewer = await createUserWithToken(t, org, 'viewer');
     const member = await createUserWithToken(t, org, 'member');
     expect((await t.post('/v1/integrations/user-service/sync', {}, viewer.token)).status).toBe(403);

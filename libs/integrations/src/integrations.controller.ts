@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { INTEGRATION_PROVIDERS, IntegrationProvider, Idempotent, Public, Roles, SkipAllThrottles, TenantContext, UnitOfWork, toPage } from '@tenantry/core';
-import { FindOptionsWhere, IsNull } from 'typeorm';
+import { FindOptionsWhere } from 'typeorm';
 import {
   IntegrationHealthDto,
   InvoiceDto,
@@ -13,7 +13,9 @@ import {
   SubscriptionDto,
   SubscriptionPageDto,
   SyncAcceptedDto,
-  SyncedListQueryDto,
+  InvoiceListQueryDto,
+  MessageListQueryDto,
+  SubscriptionListQueryDto,
 } from './dto/integrations.dto';
 import { IntegrationError } from './integration.errors';
 import { IntegrationsService, isProvider } from './integrations.service';
@@ -70,7 +72,7 @@ export class IntegrationsController {
   }
 }
 
-/** Read endpoints of the synced data, newest first; records the service removed are left out unless asked for. */
+/** Read endpoints of the synced data, newest first; what the service removed stays listed, with its `removedAt`. */
 @ApiTags('integrations')
 @ApiBearerAuth()
 @ApiForbiddenResponse({ description: 'Admins and viewers only' })
@@ -78,10 +80,9 @@ export class IntegrationsController {
 export class SyncedDataController {
   constructor(private readonly uow: UnitOfWork) {}
 
-  private async page<E extends Subscription | Invoice | SyncedMessage, D>(entity: new () => E, query: SyncedListQueryDto, toDto: (row: E) => D) {
+  private async page<E extends Subscription | Invoice | SyncedMessage, D>(entity: new () => E, query: SubscriptionListQueryDto, toDto: (row: E) => D) {
     const where: FindOptionsWhere<Subscription> = {};
     if (query.status) where.status = query.status;
-    if (query.removed !== 'true') where.removedAt = IsNull();
     const [rows, total] = await this.uow.run((manager) =>
       manager.findAndCount(entity, { where: where as FindOptionsWhere<E>, order: { createdAt: 'DESC', id: 'ASC' } as never, skip: query.offset, take: query.limit }),
     );
@@ -92,7 +93,7 @@ export class SyncedDataController {
   @Roles('admin', 'viewer')
   @ApiOperation({ summary: 'Subscriptions synced from the payment service (admin, viewer)' })
   @ApiOkResponse({ type: SubscriptionPageDto })
-  subscriptions(@Query() query: SyncedListQueryDto): Promise<SubscriptionPageDto> {
+  subscriptions(@Query() query: SubscriptionListQueryDto): Promise<SubscriptionPageDto> {
     return this.page(Subscription, query, SubscriptionDto.from);
   }
 
@@ -100,7 +101,7 @@ export class SyncedDataController {
   @Roles('admin', 'viewer')
   @ApiOperation({ summary: 'Invoices synced from the payment service (admin, viewer)' })
   @ApiOkResponse({ type: InvoicePageDto })
-  invoices(@Query() query: SyncedListQueryDto): Promise<InvoicePageDto> {
+  invoices(@Query() query: InvoiceListQueryDto): Promise<InvoicePageDto> {
     return this.page(Invoice, query, InvoiceDto.from);
   }
 
@@ -108,7 +109,7 @@ export class SyncedDataController {
   @Roles('admin', 'viewer')
   @ApiOperation({ summary: 'The delivery log synced from the communication service (admin, viewer)' })
   @ApiOkResponse({ type: MessagePageDto })
-  messages(@Query() query: SyncedListQueryDto): Promise<MessagePageDto> {
+  messages(@Query() query: MessageListQueryDto): Promise<MessagePageDto> {
     return this.page(SyncedMessage, query, MessageDto.from);
   }
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
 import { INTEGRATION_PROVIDERS, IntegrationProvider, PageMetaDto, PageQueryDto } from '@tenantry/core';
 import { Invoice, Subscription, SyncedMessage } from '../synced.entities';
 
@@ -55,18 +55,30 @@ export class IntegrationHealthDto {
   @ApiProperty({ type: ProbeDto, description: 'The latest live probe of the service (at most 10 s old)' }) probe: ProbeDto;
 }
 
-/** `?page&limit`, plus an optional status and whether records the service deleted are included. */
-export class SyncedListQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ maxLength: 40 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(40)
-  status?: string;
+export const SUBSCRIPTION_STATUSES = ['active', 'trialing', 'past_due', 'canceled'] as const;
+export const INVOICE_STATUSES = ['draft', 'open', 'paid', 'void', 'uncollectible'] as const;
+export const MESSAGE_STATUSES = ['queued', 'sent', 'delivered', 'failed', 'bounced'] as const;
 
-  @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false', description: 'Include records the service no longer has' })
+/** `?page&limit&status`: each list filters on the statuses its service uses. */
+export class SubscriptionListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: SUBSCRIPTION_STATUSES })
   @IsOptional()
-  @IsIn(['true', 'false'])
-  removed?: 'true' | 'false';
+  @IsIn(SUBSCRIPTION_STATUSES)
+  status?: string;
+}
+
+export class InvoiceListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: INVOICE_STATUSES })
+  @IsOptional()
+  @IsIn(INVOICE_STATUSES)
+  status?: string;
+}
+
+export class MessageListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: MESSAGE_STATUSES })
+  @IsOptional()
+  @IsIn(MESSAGE_STATUSES)
+  status?: string;
 }
 
 abstract class SyncedDto {
