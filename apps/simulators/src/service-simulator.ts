@@ -126,13 +126,16 @@ function parseFaults(body: unknown): FaultSettings {
  *
  * `POST /__control` sets faults for the data routes (never for /__control itself); each body replaces all settings,
  * so `{}` resets. With `down: true` a data request's socket is destroyed without any answer, which a client sees as
- * a connection reset, the way a crashed service looks.
+ * a connection reset, the way a crashed service looks. Both answer the settings and `requests`, the number of data
+ * requests received since start (dropped and failed ones included).
  */
 export function createServiceSimulator(options: ServiceSimulatorOptions): ServiceSimulator {
   const seed = options.seed ?? DEFAULT_SEED;
   const organizations = new Map<string, Map<string, Map<string, SimRecord>>>();
   const errorDraw = createRandom(`${seed}|${options.name}|errors`);
   let faults: FaultSettings = { ...NO_FAULTS };
+  // Never reset, so that a test can take the difference across what it did (e.g. calls an open breaker held back).
+  let dataRequests = 0;
 
   const app = fastify({ logger: false, forceCloseConnections: true });
 
@@ -158,11 +161,16 @@ export function createServiceSimulator(options: ServiceSimulatorOptions): Servic
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'Not Found', `no route for ${request.method} ${request.url}`));
 
-  app.get('/__control', async () => faults);
+  const controlState = () => ({ ...faults, requests: dataRequests });
+  app.get('/__control', async () => controlState());
   app.post('/__control', async (request) => {
     faults = parseFaults(request.body ?? {});
-    return faults;
+    return controlState();
   });
+
+  const countRequest = async (): Promise<void> => {
+    dataRequests += 1;
+  };
 
   const injectFaults = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (faults.down) {
@@ -190,7 +198,7 @@ export function createServiceSimulator(options: ServiceSimulatorOptions): Servic
       if (!record) throw notFound(`no ${collection.name} record ${id} in organization ${orgSlug}`);
       return record;
     };
-    const route = { preHandler: injectFaults };
+    const route = { onRequest: countRequest, preHandler: injectFaults };
 
     app.get(base, route, async (request) => {
       const query = request.query as Record<string, unknown>;
