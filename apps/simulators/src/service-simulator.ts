@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fastify, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
+import { asObject, badRequest, notFound, ProblemError, refuseUnknownFields, sendProblem } from './problem';
 import { createRandom, SeedContext, seedContext } from './seeded-random';
 
 /** How one field of a record may be written by POST and PATCH. */
@@ -51,37 +52,12 @@ const MAX_LIMIT = 100;
 const MAX_LATENCY_MS = 60_000;
 const NO_FAULTS: FaultSettings = { failNext: 0, errorRate: 0, latencyMs: 0, down: false };
 
-class ProblemError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-  ) {
-    super(detail);
-  }
-}
-
-const badRequest = (detail: string) => new ProblemError(400, 'Bad Request', detail);
-const notFound = (detail: string) => new ProblemError(404, 'Not Found', detail);
-
-function sendProblem(reply: FastifyReply, status: number, title: string, detail: string): FastifyReply {
-  return reply
-    .status(status)
-    .header('content-type', 'application/problem+json; charset=utf-8')
-    .send({ type: 'about:blank', title, status, detail });
-}
-
 function positiveInteger(raw: unknown, name: string, fallback: number, max?: number): number {
   if (raw === undefined) return fallback;
   const value = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(value) || value < 1) throw badRequest(`${name} must be a positive integer`);
   if (max !== undefined && value > max) throw badRequest(`${name} must be at most ${max}`);
   return value;
-}
-
-function asObject(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body must be a JSON object');
-  return body as Record<string, unknown>;
 }
 
 function checkField(name: string, spec: FieldSpec, value: unknown): void {
@@ -107,9 +83,7 @@ function nextUpdatedAt(previous: string): string {
 
 function parseFaults(body: unknown): FaultSettings {
   const input = asObject(body);
-  const known = ['failNext', 'errorRate', 'latencyMs', 'down'];
-  const unknown = Object.keys(input).filter((key) => !known.includes(key));
-  if (unknown.length > 0) throw badRequest(`unknown setting: ${unknown.join(', ')}`);
+  refuseUnknownFields(input, ['failNext', 'errorRate', 'latencyMs', 'down'], 'setting');
   const { failNext = 0, errorRate = 0, latencyMs = 0, down = false } = input;
   if (!Number.isSafeInteger(failNext) || (failNext as number) < 0) throw badRequest('failNext must be a non-negative integer');
   if (typeof errorRate !== 'number' || !(errorRate >= 0 && errorRate <= 1)) throw badRequest('errorRate must be a number from 0 to 1');
