@@ -45,7 +45,7 @@ describe('service simulators', () => {
 
   it('generates other records from another seed', async () => {
     const tenantry = await start(createPaymentService());
-    const other = await start(createPaymentService('another-seed'));
+    const other = await start(createPaymentService({ seed: 'another-seed' }));
     const a = await call(`${tenantry}/orgs/acme/subscriptions`);
     const b = await call(`${other}/orgs/acme/subscriptions`);
     expect(a.json!.data[0].subscriptionId).not.toBe(b.json!.data[0].subscriptionId);

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { fastify, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
+import { Change, ChangeContext, createChangeContext, nextUpdatedAt } from './change-context';
+import { deliver, EVENTS_LISTED, parseEmitRequest, planDeliveries, WebhookEvent } from './emit';
 import { asObject, badRequest, notFound, ProblemError, refuseUnknownFields, sendProblem } from './problem';
 import { createRandom, SeedContext, seedContext } from './seeded-random';
 
@@ -30,7 +32,11 @@ export interface ServiceSimulatorOptions {
   collections: CollectionSpec[];
   /** The whole data set of one organization, keyed by collection name; must depend only on `context`. */
   generate: (context: SeedContext) => Record<string, SimRecord[]>;
+  /** Makes one realistic change to an organization's data for `/__control/emit`, and describes it as an event. */
+  nextChange: (context: ChangeContext) => Change;
   seed?: string;
+  /** Where `/__control/emit` sends events: `{platformUrl}/v1/webhooks/{organization}/{name}`. */
+  platformUrl?: string;
 }
 
 export interface FaultSettings {
@@ -47,6 +53,7 @@ export interface ServiceSimulator {
 }
 
 export const DEFAULT_SEED = 'tenantry';
+export const DEFAULT_PLATFORM_URL = 'http://127.0.0.1:3000';
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 100;
 const MAX_LATENCY_MS = 60_000;
@@ -74,11 +81,6 @@ function checkWritable(collection: CollectionSpec, body: Record<string, unknown>
     if (!spec) throw badRequest(`${name} cannot be written`);
     checkField(name, spec, value);
   }
-}
-
-/** Strictly later than the previous value, so that a change in the same millisecond still moves it. */
-function nextUpdatedAt(previous: string): string {
-  return new Date(Math.max(Date.now(), Date.parse(previous) + 1)).toISOString();
 }
 
 function parseFaults(body: unknown): FaultSettings {
@@ -140,6 +142,52 @@ export function createServiceSimulator(options: ServiceSimulatorOptions): Servic
   app.post('/__control', async (request) => {
     faults = parseFaults(request.body ?? {});
     return controlState();
+  });
+
+  const platformUrl = (options.platformUrl ?? DEFAULT_PLATFORM_URL).replace(/\/+$/, '');
+  const emitRandoms = new Map<string, () => number>();
+  const changeContextOf = (slug: string): ChangeContext => {
+    let random = emitRandoms.get(slug);
+    if (!random) {
+      random = createRandom(`${seed}|${options.name}|${slug}|emit`);
+      emitRandoms.set(slug, random);
+    }
+    return createChangeContext(slug, dataOf(slug), options.collections, random);
+  };
+
+  /**
+   * Applies `count` changes to the organization's data first (so the simulator's state is what the events tell),
+   * then delivers them; the platform's answers never undo a change. Always 200 once the input is valid: failed
+   * deliveries are part of the answer, not a failure of the emit.
+   */
+  app.post('/__control/emit', async (request) => {
+    const input = parseEmitRequest(request.body);
+    const startedAt = performance.now();
+    const context = changeContextOf(input.organization);
+    const events: WebhookEvent[] = [];
+    let thinEvents = 0;
+    for (let i = 0; i < input.count; i++) {
+      const change = options.nextChange(context);
+      const thin = change.thinData !== undefined && input.thin > 0 && context.random() < input.thin;
+      if (thin) thinEvents += 1;
+      events.push({ id: `evt_${randomUUID()}`, type: change.type, occurredAt: change.occurredAt, data: thin ? change.thinData! : change.data });
+    }
+    const deliveries = planDeliveries(events, input.duplicateRate, input.outOfOrder, context.random);
+    const url = `${platformUrl}/v1/webhooks/${encodeURIComponent(input.organization)}/${encodeURIComponent(options.name)}`;
+    const report = await deliver({ url, secret: input.secret, deliveries, batchSize: input.batchSize, concurrency: input.concurrency });
+    return {
+      organization: input.organization,
+      provider: options.name,
+      url,
+      sent: events.length,
+      deliveries: deliveries.length,
+      duplicates: deliveries.length - events.length,
+      thinEvents,
+      ...report,
+      durationMs: Math.round(performance.now() - startedAt),
+      events: events.slice(0, EVENTS_LISTED),
+      eventsOmitted: Math.max(0, events.length - EVENTS_LISTED),
+    };
   });
 
   const countRequest = async (): Promise<void> => {
