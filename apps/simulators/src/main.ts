@@ -18,10 +18,13 @@ async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const host = process.env.SIMULATORS_HOST || '127.0.0.1';
   const seed = process.env.SIMULATOR_SEED || DEFAULT_SEED;
+  // Where POST /__control/emit sends webhook events: the API this process runs beside, unless told otherwise.
+  const platformUrl = process.env.PLATFORM_URL || process.env.PUBLIC_URL || `http://127.0.0.1:${process.env.PORT || 3000}`;
+  const options = { seed, platformUrl };
   const simulators: Array<[string, ServiceSimulator, number]> = [
-    ['user-service', createUserService(seed), portFrom('USER_SERVICE_PORT', 4001)],
-    ['payment-service', createPaymentService(seed), portFrom('PAYMENT_SERVICE_PORT', 4002)],
-    ['communication-service', createCommunicationService(seed), portFrom('COMMUNICATION_SERVICE_PORT', 4003)],
+    ['user-service', createUserService(options), portFrom('USER_SERVICE_PORT', 4001)],
+    ['payment-service', createPaymentService(options), portFrom('PAYMENT_SERVICE_PORT', 4002)],
+    ['communication-service', createCommunicationService(options), portFrom('COMMUNICATION_SERVICE_PORT', 4003)],
   ];
   const stop = async (signal: string) => {
     await Promise.allSettled(simulators.map(([, simulator]) => simulator.close()));
@@ -32,7 +35,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
   for (const [name, simulator, port] of simulators) {
     const { url } = await simulator.listen(port, host);
-    process.stdout.write(JSON.stringify({ msg: `${name} listening`, name, url, seed }) + '\n');
+    process.stdout.write(JSON.stringify({ msg: `${name} listening`, name, url, seed, platformUrl }) + '\n');
   }
 }
 

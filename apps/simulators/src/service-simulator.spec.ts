@@ -45,7 +45,7 @@ describe('service simulators', () => {
 
   it('generates other records from another seed', async () => {
     const tenantry = await start(createPaymentService());
-    const other = await start(createPaymentService('another-seed'));
+    const other = await start(createPaymentService({ seed: 'another-seed' }));
     const a = await call(`${tenantry}/orgs/acme/subscriptions`);
     const b = await call(`${other}/orgs/acme/subscriptions`);
     expect(a.json!.data[0].subscriptionId).not.toBe(b.json!.data[0].subscriptionId);
@@ -145,7 +145,7 @@ describe('service simulators', () => {
     it('answers 503 to every call at errorRate 1 and to none at 0, and reports its settings', async () => {
       const url = await start(createUserService());
       await call(`${url}/__control`, 'POST', { errorRate: 1 });
-      expect((await call(`${url}/__control`)).json).toEqual({ failNext: 0, errorRate: 1, latencyMs: 0, down: false });
+      expect((await call(`${url}/__control`)).json).toEqual({ failNext: 0, errorRate: 1, latencyMs: 0, down: false, requests: 0 });
       for (let i = 0; i < 3; i++) expect((await call(`${url}/orgs/acme/users`)).status).toBe(503);
       await call(`${url}/__control`, 'POST', { errorRate: 0 });
       expect((await call(`${url}/orgs/acme/users`)).status).toBe(200);
@@ -164,7 +164,7 @@ describe('service simulators', () => {
       await call(`${url}/__control`, 'POST', { down: true, failNext: 5, latencyMs: 10 });
       await expect(fetch(`${url}/orgs/acme/users`)).rejects.toThrow();
       const reset = await call(`${url}/__control`, 'POST', {});
-      expect(reset.json).toEqual({ failNext: 0, errorRate: 0, latencyMs: 0, down: false });
+      expect(reset.json).toEqual({ failNext: 0, errorRate: 0, latencyMs: 0, down: false, requests: 1 });
       expect((await call(`${url}/orgs/acme/users`)).status).toBe(200);
     });
 
@@ -175,7 +175,20 @@ describe('service simulators', () => {
         expect(refused.status).toBe(400);
         expect(refused.type).toMatch(/^application\/problem\+json/);
       }
-      expect((await call(`${url}/__control`)).json).toEqual({ failNext: 0, errorRate: 0, latencyMs: 0, down: false });
+      expect((await call(`${url}/__control`)).json).toEqual({ failNext: 0, errorRate: 0, latencyMs: 0, down: false, requests: 0 });
+    });
+
+    it('counts every data request it received, failed and dropped ones too, and never resets the count', async () => {
+      const url = await start(createUserService());
+      await call(`${url}/orgs/acme/users`);
+      await call(`${url}/orgs/acme/users/missing`);
+      await call(`${url}/__control`, 'POST', { failNext: 1 });
+      await call(`${url}/orgs/acme/users`);
+      await call(`${url}/__control`, 'POST', { down: true });
+      await expect(fetch(`${url}/orgs/acme/users`)).rejects.toThrow();
+      expect((await call(`${url}/__control`, 'POST', {})).json!.requests).toBe(4);
+      await call(`${url}/nowhere`);
+      expect((await call(`${url}/__control`)).json!.requests).toBe(4);
     });
   });
 });

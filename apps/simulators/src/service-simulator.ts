@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { fastify, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
+import { Change, ChangeContext, createChangeContext, nextUpdatedAt } from './change-context';
+import { deliver, EVENTS_LISTED, parseEmitRequest, planDeliveries, WebhookEvent } from './emit';
+import { asObject, badRequest, notFound, ProblemError, refuseUnknownFields, sendProblem } from './problem';
 import { createRandom, SeedContext, seedContext } from './seeded-random';
 
 /** How one field of a record may be written by POST and PATCH. */
@@ -29,7 +32,11 @@ export interface ServiceSimulatorOptions {
   collections: CollectionSpec[];
   /** The whole data set of one organization, keyed by collection name; must depend only on `context`. */
   generate: (context: SeedContext) => Record<string, SimRecord[]>;
+  /** Makes one realistic change to an organization's data for `/__control/emit`, and describes it as an event. */
+  nextChange: (context: ChangeContext) => Change;
   seed?: string;
+  /** Where `/__control/emit` sends events: `{platformUrl}/v1/webhooks/{organization}/{name}`. */
+  platformUrl?: string;
 }
 
 export interface FaultSettings {
@@ -46,30 +53,11 @@ export interface ServiceSimulator {
 }
 
 export const DEFAULT_SEED = 'tenantry';
+export const DEFAULT_PLATFORM_URL = 'http://127.0.0.1:3000';
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 100;
 const MAX_LATENCY_MS = 60_000;
 const NO_FAULTS: FaultSettings = { failNext: 0, errorRate: 0, latencyMs: 0, down: false };
-
-class ProblemError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-  ) {
-    super(detail);
-  }
-}
-
-const badRequest = (detail: string) => new ProblemError(400, 'Bad Request', detail);
-const notFound = (detail: string) => new ProblemError(404, 'Not Found', detail);
-
-function sendProblem(reply: FastifyReply, status: number, title: string, detail: string): FastifyReply {
-  return reply
-    .status(status)
-    .header('content-type', 'application/problem+json; charset=utf-8')
-    .send({ type: 'about:blank', title, status, detail });
-}
 
 function positiveInteger(raw: unknown, name: string, fallback: number, max?: number): number {
   if (raw === undefined) return fallback;
@@ -77,11 +65,6 @@ function positiveInteger(raw: unknown, name: string, fallback: number, max?: num
   if (!Number.isSafeInteger(value) || value < 1) throw badRequest(`${name} must be a positive integer`);
   if (max !== undefined && value > max) throw badRequest(`${name} must be at most ${max}`);
   return value;
-}
-
-function asObject(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body must be a JSON object');
-  return body as Record<string, unknown>;
 }
 
 function checkField(name: string, spec: FieldSpec, value: unknown): void {
@@ -100,16 +83,9 @@ function checkWritable(collection: CollectionSpec, body: Record<string, unknown>
   }
 }
 
-/** Strictly later than the previous value, so that a change in the same millisecond still moves it. */
-function nextUpdatedAt(previous: string): string {
-  return new Date(Math.max(Date.now(), Date.parse(previous) + 1)).toISOString();
-}
-
 function parseFaults(body: unknown): FaultSettings {
   const input = asObject(body);
-  const known = ['failNext', 'errorRate', 'latencyMs', 'down'];
-  const unknown = Object.keys(input).filter((key) => !known.includes(key));
-  if (unknown.length > 0) throw badRequest(`unknown setting: ${unknown.join(', ')}`);
+  refuseUnknownFields(input, ['failNext', 'errorRate', 'latencyMs', 'down'], 'setting');
   const { failNext = 0, errorRate = 0, latencyMs = 0, down = false } = input;
   if (!Number.isSafeInteger(failNext) || (failNext as number) < 0) throw badRequest('failNext must be a non-negative integer');
   if (typeof errorRate !== 'number' || !(errorRate >= 0 && errorRate <= 1)) throw badRequest('errorRate must be a number from 0 to 1');
@@ -126,13 +102,16 @@ function parseFaults(body: unknown): FaultSettings {
  *
  * `POST /__control` sets faults for the data routes (never for /__control itself); each body replaces all settings,
  * so `{}` resets. With `down: true` a data request's socket is destroyed without any answer, which a client sees as
- * a connection reset, the way a crashed service looks.
+ * a connection reset, the way a crashed service looks. Both answer the settings and `requests`, the number of data
+ * requests received since start (dropped and failed ones included).
  */
 export function createServiceSimulator(options: ServiceSimulatorOptions): ServiceSimulator {
   const seed = options.seed ?? DEFAULT_SEED;
   const organizations = new Map<string, Map<string, Map<string, SimRecord>>>();
   const errorDraw = createRandom(`${seed}|${options.name}|errors`);
   let faults: FaultSettings = { ...NO_FAULTS };
+  // Never reset, so that a test can take the difference across what it did (e.g. calls an open breaker held back).
+  let dataRequests = 0;
 
   const app = fastify({ logger: false, forceCloseConnections: true });
 
@@ -158,11 +137,62 @@ export function createServiceSimulator(options: ServiceSimulatorOptions): Servic
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'Not Found', `no route for ${request.method} ${request.url}`));
 
-  app.get('/__control', async () => faults);
+  const controlState = () => ({ ...faults, requests: dataRequests });
+  app.get('/__control', async () => controlState());
   app.post('/__control', async (request) => {
     faults = parseFaults(request.body ?? {});
-    return faults;
+    return controlState();
   });
+
+  const platformUrl = (options.platformUrl ?? DEFAULT_PLATFORM_URL).replace(/\/+$/, '');
+  const emitRandoms = new Map<string, () => number>();
+  const changeContextOf = (slug: string): ChangeContext => {
+    let random = emitRandoms.get(slug);
+    if (!random) {
+      random = createRandom(`${seed}|${options.name}|${slug}|emit`);
+      emitRandoms.set(slug, random);
+    }
+    return createChangeContext(slug, dataOf(slug), options.collections, random);
+  };
+
+  /**
+   * Applies `count` changes to the organization's data first (so the simulator's state is what the events tell),
+   * then delivers them; the platform's answers never undo a change. Always 200 once the input is valid: failed
+   * deliveries are part of the answer, not a failure of the emit.
+   */
+  app.post('/__control/emit', async (request) => {
+    const input = parseEmitRequest(request.body);
+    const startedAt = performance.now();
+    const context = changeContextOf(input.organization);
+    const events: WebhookEvent[] = [];
+    let thinEvents = 0;
+    for (let i = 0; i < input.count; i++) {
+      const change = options.nextChange(context);
+      const thin = change.thinData !== undefined && input.thin > 0 && context.random() < input.thin;
+      if (thin) thinEvents += 1;
+      events.push({ id: `evt_${randomUUID()}`, type: change.type, occurredAt: change.occurredAt, data: thin ? change.thinData! : change.data });
+    }
+    const deliveries = planDeliveries(events, input.duplicateRate, input.outOfOrder, context.random);
+    const url = `${platformUrl}/v1/webhooks/${encodeURIComponent(input.organization)}/${encodeURIComponent(options.name)}`;
+    const report = await deliver({ url, secret: input.secret, deliveries, batchSize: input.batchSize, concurrency: input.concurrency });
+    return {
+      organization: input.organization,
+      provider: options.name,
+      url,
+      sent: events.length,
+      deliveries: deliveries.length,
+      duplicates: deliveries.length - events.length,
+      thinEvents,
+      ...report,
+      durationMs: Math.round(performance.now() - startedAt),
+      events: events.slice(0, EVENTS_LISTED),
+      eventsOmitted: Math.max(0, events.length - EVENTS_LISTED),
+    };
+  });
+
+  const countRequest = async (): Promise<void> => {
+    dataRequests += 1;
+  };
 
   const injectFaults = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (faults.down) {
@@ -200,7 +230,7 @@ export function createServiceSimulator(options: ServiceSimulatorOptions): Servic
       if (!record) throw notFound(`no ${collection.name} record ${id} in organization ${orgSlug}`);
       return record;
     };
-    const route = { preHandler: injectFaults };
+    const route = { onRequest: countRequest, preHandler: injectFaults };
 
     app.get(base, route, async (request) => {
       const query = request.query as Record<string, unknown>;
