@@ -89,9 +89,11 @@ export class IntegrationsService {
     const orgId = this.context.requireOrgId();
     if (orgOfJobId(jobId) !== orgId) throw IntegrationError.jobNotFound();
     for (const provider of INTEGRATION_PROVIDERS) {
-      const job: Job | null = await withTimeout(() => this.queue(provider).getJob(jobId));
+      let job: Job | null = await withTimeout(() => this.queue(provider).getJob(jobId));
       if (!job || (job.data as { envelope?: { orgId?: string } }).envelope?.orgId !== orgId) continue;
       const state = await stateOf(job);
+      // Loaded while it ran, a job finished since has its result in a newer copy.
+      if (state === 'completed' || state === 'failed') job = (await this.queue(provider).getJob(jobId)) ?? job;
       return {
         id: String(job.id),
         provider,
