@@ -1,4 +1,4 @@
-import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
@@ -59,8 +59,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
     private readonly redis: RedisService,
     private readonly context: TenantContext,
     private readonly reflector: Reflector,
-    private readonly box: SecretBox,
+    // Optional so that a module without ConfigModule (a test's probe) can use @Idempotent(); sealing then refuses.
+    @Optional() private readonly secretBox?: SecretBox,
   ) {}
+
+  private get box(): SecretBox {
+    if (!this.secretBox) throw new Error('@Idempotent({ sealResponse: true }) needs SecretBox (ConfigModule provides it)');
+    return this.secretBox;
+  }
 
   intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = execution.switchToHttp();
