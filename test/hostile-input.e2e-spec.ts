@@ -121,6 +121,7 @@ describe('hostile input on every operation of the OpenAPI document', () => {
       'POST /v1/auth/refresh': async () => ({ as: 'none', body: { refreshToken: await freshRefreshToken() }, status: 200 }),
       'POST /v1/auth/logout': async () => ({ body: { refreshToken: await freshRefreshToken() }, status: 204 }),
       'POST /v1/integrations/{provider}/sync': async () => ({ params: { provider: 'user-service' }, status: 202 }),
+      'POST /v1/integrations/{provider}/webhook-secret': async () => ({ params: { provider: 'payment-service' }, status: 201 }),
       // No worker runs here: the job stays queued, and only its id is needed.
       'GET /v1/integrations/jobs/{jobId}': async () => ({
         params: { jobId: (await t.post('/v1/integrations/payment-service/sync', {}, org.admin.token)).body.jobId },

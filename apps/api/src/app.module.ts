@@ -15,6 +15,7 @@ import {
 } from '@tenantry/core';
 import { SuperadminBootstrap, TenancyModule } from '@tenantry/tenancy';
 import { UsersModule } from '@tenantry/users';
+import { WebhookSecretsModule } from '@tenantry/webhooks';
 
 /** The HTTP API: controllers come from the libs; guards run in order: token, role, rate limit. */
 @Module({
@@ -32,6 +33,7 @@ import { UsersModule } from '@tenantry/users';
     UsersModule,
     AuthModule,
     IntegrationsModule.forRoot({ http: true, worker: false }),
+    WebhookSecretsModule.forRoot({ http: true }),
   ],
   providers: [
     { provide: APP_GUARD, useExisting: JwtAuthGuard },

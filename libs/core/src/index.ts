@@ -19,6 +19,7 @@ export * from './redis/redis.service';
 export * from './security/public.decorator';
 export * from './throttling/redis-throttler.storage';
 export * from './security/password-hasher';
+export * from './security/secret-box';
 export * from './security/roles.decorator';
 export * from './http/uuid.pipe';
 export * from './throttling/throttling';

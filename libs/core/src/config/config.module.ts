@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { ConfigModule as NestConfigModule, ConfigService } from '@nestjs/config';
 import { AppConfig, CONFIG_NAMESPACE } from './app-config';
+import { SecretBox } from '../security/secret-box';
 import { parseConfig } from './config';
 
 @Global()
@@ -18,7 +19,9 @@ import { parseConfig } from './config';
       inject: [ConfigService],
       useFactory: (configService: ConfigService) => configService.get(CONFIG_NAMESPACE),
     },
+    // Global beside the key it uses: any module seals and opens secrets at rest without importing anything.
+    SecretBox,
   ],
-  exports: [AppConfig],
+  exports: [AppConfig, SecretBox],
 })
 export class ConfigModule {}

@@ -33,6 +33,8 @@ export interface Config {
   };
   webhookMaxAttempts: number;
   webhookBackoffMs: number;
+  /** How long a rotated-out webhook secret keeps verifying signatures. */
+  webhookSecretGraceSeconds: number;
   simulators: boolean;
   metricsToken: string | null;
   workerQueues: string[] | 'all';
@@ -179,6 +181,7 @@ export function parseConfig(env: Env): Config {
     },
     webhookMaxAttempts: r.int('WEBHOOK_MAX_ATTEMPTS', 5, 1, 50),
     webhookBackoffMs: r.int('WEBHOOK_BACKOFF_MS', 1000, 0, 3_600_000),
+    webhookSecretGraceSeconds: r.int('WEBHOOK_SECRET_GRACE', 86_400, 0, 30 * 86400),
     simulators: r.oneOf('SIMULATORS', ['on', 'off'] as const, 'on') === 'on',
     metricsToken: r.optional('METRICS_TOKEN'),
     workerQueues: queues === 'all' ? 'all' : queues.split(',').map((q) => q.trim()).filter(Boolean),

@@ -1,15 +1,19 @@
-import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor, Optional } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
 import { Observable, catchError, from, mergeMap, of, switchMap } from 'rxjs';
 import { TenantContext } from '../context/tenant-context';
 import { DomainError } from '../errors/domain-error';
 import { RedisService } from '../redis/redis.service';
+import { SecretBox } from '../security/secret-box';
 import { canonicalJson } from './canonical-json';
 import { IdempotencyError, ReplayedProblemError, StoredProblem } from './idempotency.errors';
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 export const IDEMPOTENCY_REPLAYED_HEADER = 'Idempotency-Replayed';
+/** Route metadata set by `@Idempotent({ sealResponse: true })`. */
+export const IDEMPOTENCY_SEALED = 'tenantry:idempotency-sealed';
 
 /** How long a completed request's answer is kept and replayed. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -25,6 +29,7 @@ const KEY_FORMAT = /^[\x20-\x7e]{1,255}$/;
 type Pending = { state: 'pending'; hash: string; owner: string };
 type Done =
   | { state: 'done'; hash: string; owner: string; status: number; body: unknown }
+  | { state: 'done'; hash: string; owner: string; status: number; sealedBody: string }
   | { state: 'done'; hash: string; owner: string; status: number; problem: StoredProblem };
 type StoredRecord = Pending | Done;
 
@@ -53,7 +58,15 @@ export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
     private readonly redis: RedisService,
     private readonly context: TenantContext,
+    private readonly reflector: Reflector,
+    // Optional so that a module without ConfigModule (a test's probe) can use @Idempotent(); sealing then refuses.
+    @Optional() private readonly secretBox?: SecretBox,
   ) {}
+
+  private get box(): SecretBox {
+    if (!this.secretBox) throw new Error('@Idempotent({ sealResponse: true }) needs SecretBox (ConfigModule provides it)');
+    return this.secretBox;
+  }
 
   intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = execution.switchToHttp();
@@ -65,12 +78,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
     const key = this.redis.key('idempotency', this.scope(request), header);
     const hash = this.fingerprint(request);
+    const sealed = this.reflector.get<boolean>(IDEMPOTENCY_SEALED, execution.getHandler()) === true;
     return from(this.claim(key, hash)).pipe(
       switchMap((claim) => {
-        if ('record' in claim) return this.replay(claim.record, reply);
+        if ('record' in claim) return this.replay(claim.record, reply, key);
         return next.handle().pipe(
           mergeMap(async (body: unknown) => {
-            await this.settle(key, claim.owner, { state: 'done', hash, owner: claim.owner, status: reply.statusCode, body: body ?? null });
+            const stored = sealed
+              ? { sealedBody: this.box.seal(JSON.stringify(body ?? null), key).toString('base64') }
+              : { body: body ?? null };
+            await this.settle(key, claim.owner, { state: 'done', hash, owner: claim.owner, status: reply.statusCode, ...stored });
             return body;
           }),
           catchError(async (error: unknown) => {
@@ -137,11 +154,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
    * A stored success goes through Nest's normal send path, whose status is the route's (@HttpCode or the method's
    * default), the one the first answer had; a stored 4xx is thrown again for the problem filter.
    */
-  private replay(record: Done, reply: FastifyReply): Observable<unknown> {
+  private replay(record: Done, reply: FastifyReply, key: string): Observable<unknown> {
     void reply.header(IDEMPOTENCY_REPLAYED_HEADER, 'true');
     if ('problem' in record) throw new ReplayedProblemError(record.problem);
+    // A sealed body opens only under its own key: copied to another key (another organization's), it does not open.
+    const body = 'sealedBody' in record ? (JSON.parse(this.box.openString(Buffer.from(record.sealedBody, 'base64'), key)) as unknown) : record.body;
     void reply.status(record.status);
-    return of(record.body === null ? undefined : record.body);
+    return of(body === null ? undefined : body);
   }
 }
 
