@@ -1,4 +1,6 @@
 import { Test, TestingModule } from '@nestjs/testing';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { AppConfig, Config, INTEGRATION_PROVIDERS, IntegrationPolicyConfig, IntegrationProvider, parseConfig } from '@tenantry/core';
 import { createCommunicationService, createPaymentService, createUserService } from '../../apps/simulators/src/services';
 import { ServiceSimulator } from '../../apps/simulators/src/service-simulator';
@@ -20,10 +22,10 @@ export type Simulators = Record<IntegrationProvider, RunningSimulator>;
 const FACTORIES = { 'user-service': createUserService, 'payment-service': createPaymentService, 'communication-service': createCommunicationService };
 
 /** The three service simulators, in-process on free ports. */
-export async function startSimulators(seed = 'tenantry-test'): Promise<Simulators> {
+export async function startSimulators(seed = 'tenantry-test', platformUrl?: string): Promise<Simulators> {
   const entries = await Promise.all(
     INTEGRATION_PROVIDERS.map(async (provider) => {
-      const simulator = FACTORIES[provider](seed);
+      const simulator = FACTORIES[provider]({ seed, platformUrl });
       let count = 0;
       simulator.app.addHook('onRequest', async (request) => {
         if (!request.url.startsWith('/__control') && !request.url.startsWith('/health')) count += 1;
@@ -68,7 +70,8 @@ export function integrationOverrides(simulators: Simulators, policy: Partial<Int
       { ...base.integrations[provider], timeoutMs: 500, maxAttempts: 3, retryBaseMs: 10, breakerFailures: 3, bulkhead: 10, ...policy, url: simulators[provider].url },
     ]),
   ) as Config['integrations'];
-  return { integrations, breakerHalfOpenMs };
+  // Queues of their own: another test file's worker, running at the same time, must not take this file's jobs.
+  return { integrations, breakerHalfOpenMs, redisPrefix: `${base.redisPrefix}:${randomBytes(3).toString('hex')}` };
 }
 
 /** The worker's module in-process, with its processors consuming the run's queues. */
@@ -102,4 +105,16 @@ export async function eventually<T>(probe: () => Promise<T>, done: (value: T) =>
     last = await probe();
   }
   return last;
+}
+
+/** A port free right now, for a server that must be named before it listens (the simulators' platform URL). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

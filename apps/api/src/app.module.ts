@@ -15,7 +15,7 @@ import {
 } from '@tenantry/core';
 import { SuperadminBootstrap, TenancyModule } from '@tenantry/tenancy';
 import { UsersModule } from '@tenantry/users';
-import { WebhookSecretsModule } from '@tenantry/webhooks';
+import { WebhooksModule } from '@tenantry/webhooks';
 
 /** The HTTP API: controllers come from the libs; guards run in order: token, role, rate limit. */
 @Module({
@@ -33,7 +33,7 @@ import { WebhookSecretsModule } from '@tenantry/webhooks';
     UsersModule,
     AuthModule,
     IntegrationsModule.forRoot({ http: true, worker: false }),
-    WebhookSecretsModule.forRoot({ http: true }),
+    WebhooksModule.forRoot({ http: true, worker: false }),
   ],
   providers: [
     { provide: APP_GUARD, useExisting: JwtAuthGuard },

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '@tenantry/audit';
 import { ConfigModule, DatabaseModule, HealthModule, RedisModule } from '@tenantry/core';
 import { IntegrationsModule } from '@tenantry/integrations';
+import { WebhooksModule } from '@tenantry/webhooks';
 
 /**
  * The worker: the same libs as the API, without their controllers, plus the queue processors; WORKER_QUEUES
@@ -15,6 +16,7 @@ import { IntegrationsModule } from '@tenantry/integrations';
     HealthModule,
     AuditModule.forRoot({ http: false }),
     IntegrationsModule.forRoot({ http: false, worker: true }),
+    WebhooksModule.forRoot({ http: false, worker: true }),
   ],
 })
 export class WorkerModule {}

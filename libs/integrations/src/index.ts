@@ -5,6 +5,7 @@ export * from './integration-state';
 export * from './integration.errors';
 export * from './integrations.module';
 export * from './integrations.service';
+export * from './queue-registry';
 export * from './queues';
 export * from './reconciler';
 export * from './resilient-client';

@@ -11,6 +11,7 @@ import { IntegrationsController, IntegrationsHealthController, SyncedDataControl
 import { IntegrationsService } from './integrations.service';
 import { IntegrationsWorker } from './integrations.worker';
 import { QUEUE_NAMES, bullRootOptions, closeBullConnections } from './queues';
+import { QueueRegistry } from './queue-registry';
 import { Reconciler } from './reconciler';
 import { SyncService } from './sync.service';
 import { Invoice, Subscription, SyncedMessage } from './synced.entities';
@@ -34,6 +35,8 @@ export class IntegrationsModule implements OnApplicationShutdown {
   static forRoot(options: { http: boolean; worker: boolean }): DynamicModule {
     return {
       module: IntegrationsModule,
+      // One set of queues and clients per process, for every module that talks to the services (webhooks too).
+      global: true,
       imports: [
         BullModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => bullRootOptions(config) }),
         BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
@@ -41,8 +44,8 @@ export class IntegrationsModule implements OnApplicationShutdown {
         HealthModule,
       ],
       controllers: options.http ? [IntegrationsController, SyncedDataController, IntegrationsHealthController] : [],
-      providers: [IntegrationStateStore, IntegrationClients, Reconciler, SyncService, IntegrationsService, ...(options.worker ? [IntegrationsWorker] : [])],
-      exports: [IntegrationClients, IntegrationsService, Reconciler, IntegrationStateStore, BullModule],
+      providers: [QueueRegistry, IntegrationStateStore, IntegrationClients, Reconciler, SyncService, IntegrationsService, ...(options.worker ? [IntegrationsWorker] : [])],
+      exports: [QueueRegistry, IntegrationClients, IntegrationsService, Reconciler, IntegrationStateStore, BullModule],
     };
   }
 }

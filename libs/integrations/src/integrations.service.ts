@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Job, Queue } from 'bull';
-import { INTEGRATION_PROVIDERS, IntegrationProvider, RedisService, TenantContext } from '@tenantry/core';
+import { INTEGRATION_PROVIDERS, IntegrationProvider, RedisService, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
 import { IntegrationClients } from './integration-clients';
 import { IntegrationError } from './integration.errors';
 import { CircuitName, IntegrationSnapshot, IntegrationStateStore, ProbeResult } from './integration-state';
@@ -56,6 +56,7 @@ export class IntegrationsService {
     private readonly redis: RedisService,
     private readonly state: IntegrationStateStore,
     private readonly clients: IntegrationClients,
+    private readonly uow: UnitOfWork,
   ) {}
 
   private queue(provider: IntegrationProvider): Queue {
@@ -67,7 +68,7 @@ export class IntegrationsService {
     const orgId = this.context.requireOrgId();
     const queue = this.queue(provider);
     const pendingKey = this.redis.key('sync-queued', orgId, provider);
-    return withTimeout(async () => {
+    return withQueueTimeout(async () => {
       const pending = await queue.client.get(pendingKey);
       if (pending) {
         const job = await queue.getJob(pending);
@@ -89,7 +90,7 @@ export class IntegrationsService {
     const orgId = this.context.requireOrgId();
     if (orgOfJobId(jobId) !== orgId) throw IntegrationError.jobNotFound();
     for (const provider of INTEGRATION_PROVIDERS) {
-      let job: Job | null = await withTimeout(() => this.queue(provider).getJob(jobId));
+      let job: Job | null = await withQueueTimeout(() => this.queue(provider).getJob(jobId));
       if (!job || (job.data as { envelope?: { orgId?: string } }).envelope?.orgId !== orgId) continue;
       const state = await stateOf(job);
       // Loaded while it ran, a job finished since has its result in a newer copy.
@@ -111,12 +112,13 @@ export class IntegrationsService {
 
   /** The service's own state (shared by every organization), with this organization's share of its queue. */
   async health(orgId: string | null): Promise<IntegrationHealth[]> {
+    const deadEvents = orgId ? await this.deadEvents(orgId) : new Map<string, number>();
     return Promise.all(
       INTEGRATION_PROVIDERS.map(async (provider) => {
         const snapshot = await this.state.read(provider);
         const probe = await this.freshProbe(provider, snapshot);
-        const queue = orgId ? await withTimeout(() => countsFor(this.queue(provider), orgId)) : { waiting: 0, active: 0, delayed: 0, failed: 0 };
-        const deadLetters = queue.failed;
+        const queue = orgId ? await withQueueTimeout(() => countsFor(this.queue(provider), orgId)) : { waiting: 0, active: 0, delayed: 0, failed: 0 };
+        const deadLetters = queue.failed + (deadEvents.get(provider) ?? 0);
         return {
           provider,
           status: statusOf(snapshot, probe, deadLetters),
@@ -130,6 +132,14 @@ export class IntegrationsService {
         };
       }),
     );
+  }
+
+  /** Webhook events that exhausted their attempts, per provider, in the organization's inbox. */
+  private async deadEvents(orgId: string): Promise<Map<string, number>> {
+    const rows = await this.uow.inTenant(asOrgId(orgId), () =>
+      this.uow.query<{ provider: string; n: string }>(`select provider, count(*) as n from webhook_events where org_id = $1 and status = 'dead' group by provider`, [orgId]),
+    );
+    return new Map(rows.map((row) => [row.provider, Number(row.n)]));
   }
 
   /** The latest probe if it is at most 10 s old, else a new one (recorded for the next reader). */
@@ -155,7 +165,7 @@ export function statusOf(snapshot: IntegrationSnapshot, probe: ProbeResult, dead
 }
 
 /** Bull waits for Redis forever; a request does not. */
-async function withTimeout<T>(work: () => Promise<T>): Promise<T> {
+export async function withQueueTimeout<T>(work: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(IntegrationError.queueUnavailable()), ENQUEUE_TIMEOUT_MS);

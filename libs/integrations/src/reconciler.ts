@@ -23,12 +23,18 @@ export const ID_FIELD: Record<SyncedCollection, string> = {
   messages: 'messageId',
 };
 
-/** One change to apply: the record's fields as the service states them (null: the service deleted it), and when. */
+/**
+ * One change to apply: the record's fields as the service states them, and when. `removed`: the service deleted it
+ * (its last fields may come along, or null).
+ */
 export interface SyncChange {
   externalId: string;
   fields: Record<string, unknown> | null;
   occurredAt: Date;
+  removed?: boolean;
 }
+
+const isDeletion = (change: SyncChange) => change.removed === true || change.fields === null;
 
 export interface SyncCounts {
   created: number;
@@ -129,17 +135,25 @@ export class Reconciler {
 
   private async load(manager: EntityManager, collection: SyncedCollection, orgId: string, changes: SyncChange[]): Promise<Map<string, Synced>> {
     const ids = [...new Set(changes.map((change) => change.externalId))];
+    // Locked: two changes of one record applied at once (two events, an event and a pull) are applied one after the
+    // other, each seeing what the other wrote, so the newer one wins whatever the order of their commits.
+    const lock = { mode: 'pessimistic_write' as const };
     const rows: Synced[] =
       collection === 'users'
-        ? await manager.find(User, { where: { orgId, source: 'user-service', externalId: In(ids) } })
-        : await manager.find(entityOf(collection), { where: { orgId, externalId: In(ids) } });
+        ? await manager.find(User, { where: { orgId, source: 'user-service', externalId: In(ids) }, lock })
+        : await manager.find(entityOf(collection), { where: { orgId, externalId: In(ids) }, lock });
     return new Map(rows.map((row) => [row.externalId!, row]));
   }
 
   private async update(manager: EntityManager, collection: SyncedCollection, row: Synced, change: SyncChange): Promise<keyof SyncCounts> {
     if (row.sourceUpdatedAt && change.occurredAt <= row.sourceUpdatedAt) return 'unchanged';
-    if (change.fields === null) {
-      if (isRemoved(row)) return 'unchanged';
+    if (isDeletion(change)) {
+      if (isRemoved(row)) {
+        // Still gone; the time moves on so that an older change cannot bring it back.
+        row.sourceUpdatedAt = change.occurredAt;
+        await manager.save(row);
+        return 'unchanged';
+      }
       await this.markRemoved(manager, row, change.occurredAt);
       return 'removed';
     }
@@ -150,7 +164,7 @@ export class Reconciler {
       await manager.save(row);
       return 'unchanged';
     }
-    const values = defined(MAPPERS[collection](change.fields));
+    const values = defined(MAPPERS[collection](change.fields!));
     const changed = Object.entries(values).some(([field, value]) => (row as unknown as Record<string, unknown>)[field] !== value);
     const restored = !(row instanceof User) && row.removedAt !== null;
     Object.assign(row, values, { sourceUpdatedAt: change.occurredAt });
@@ -166,13 +180,21 @@ export class Reconciler {
     change: SyncChange,
     existing: Map<string, Synced>,
   ): Promise<keyof SyncCounts> {
-    // A deletion of something we never had, or a thin event that could not be completed: nothing to create.
+    // A deletion of something we never had is kept as a removed row (a tombstone) when it says what the record was:
+    // an older creation that arrives after it then finds a newer change, and does not bring the record back.
     if (change.fields === null) return 'unchanged';
+    const deletion = isDeletion(change);
     const values = { ...DEFAULTS[collection], ...defined(MAPPERS[collection](change.fields)) };
-    if (collection === 'users') return this.createUser(manager, orgId, change, values, existing);
-    const row = manager.create(entityOf(collection), { ...values, orgId, externalId: change.externalId, sourceUpdatedAt: change.occurredAt, removedAt: null });
+    if (collection === 'users') return this.createUser(manager, orgId, change, deletion ? { ...values, status: 'deactivated' } : values, existing);
+    const row = manager.create(entityOf(collection), {
+      ...values,
+      orgId,
+      externalId: change.externalId,
+      sourceUpdatedAt: change.occurredAt,
+      removedAt: deletion ? new Date() : null,
+    });
     existing.set(change.externalId, await manager.save(row));
-    return 'created';
+    return deletion ? 'removed' : 'created';
   }
 
   /** A user the service knows: adopted when a local account has the same e-mail and no service id, else created pending. */
@@ -193,10 +215,12 @@ export class Reconciler {
       this.logger.warn({ event: 'sync.skipped', reason: 'email_taken', collection: 'users', externalId: change.externalId, userId: holder.id });
       return 'skipped';
     }
+    const deletion = values.status === 'deactivated';
+    if (holder && deletion) return 'unchanged';
     const user = holder ?? manager.create(User, { orgId, status: 'pending', passwordHash: null, tokenVersion: 0 });
     Object.assign(user, values, { source: 'user-service', externalId: change.externalId, sourceUpdatedAt: change.occurredAt });
     existing.set(change.externalId, await manager.save(user));
-    return holder ? 'updated' : 'created';
+    return deletion ? 'removed' : holder ? 'updated' : 'created';
   }
 
   private async markRemoved(manager: EntityManager, row: Synced, occurredAt: Date | null): Promise<void> {

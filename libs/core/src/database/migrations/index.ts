@@ -4,6 +4,15 @@ import { TokenState1732570000000 } from './1732570000000-token-state';
 import { AuditLogs1732580000000 } from './1732580000000-audit-logs';
 import { SyncedData1732590000000 } from './1732590000000-synced-data';
 import { WebhookSecrets1732610000000 } from './1732610000000-webhook-secrets';
+import { WebhookEvents1732620000000 } from './1732620000000-webhook-events';
 
 /** Every migration, in order. Listed explicitly so that the compiled app, the CLI and the tests run the same set. */
-export const MIGRATIONS = [Foundation1732550000000, RefreshTokens1732560000000, TokenState1732570000000, AuditLogs1732580000000, SyncedData1732590000000, WebhookSecrets1732610000000];
+export const MIGRATIONS = [
+  Foundation1732550000000,
+  RefreshTokens1732560000000,
+  TokenState1732570000000,
+  AuditLogs1732580000000,
+  SyncedData1732590000000,
+  WebhookSecrets1732610000000,
+  WebhookEvents1732620000000,
+];

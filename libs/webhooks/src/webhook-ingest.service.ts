@@ -1,0 +1,122 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig, IntegrationProvider, RedisThrottlerStorage, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
+import { QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
+import { Webhook } from 'standardwebhooks';
+import { InboundEvent, rejectionOf } from './event-types';
+import { WebhookError } from './webhook.errors';
+import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJobId, webhookJobOptions } from './webhook-jobs';
+import { WebhookSecretsService } from './secrets';
+
+export const MAX_BATCH = 500;
+
+export type EventResult = { id: string | null; status: 'accepted' | 'duplicate' | 'rejected'; error?: string };
+
+const INSERT_EVENTS = `insert into webhook_events (org_id, provider, event_id, type, occurred_at, data)
+  select $1, $2, e.id, e.type, e."occurredAt", e.data from jsonb_to_recordset($3::jsonb) as e(id text, type text, "occurredAt" timestamptz, data jsonb)
+  on conflict (org_id, provider, event_id) do nothing
+  returning id, event_id`;
+
+/**
+ * The ingest path: verify the signature over the raw body, take the organization's rate limit, validate each event,
+ * store the accepted ones in one statement (the unique key makes duplicates the database's call), and enqueue them
+ * after the commit. Nothing is processed here, and nothing of a body is logged. If Redis is down the events are
+ * stored all the same; the relay enqueues them when it is back.
+ */
+@Injectable()
+export class WebhookIngestService {
+  private readonly logger = new Logger('WebhookIngest');
+
+  constructor(
+    private readonly secrets: WebhookSecretsService,
+    private readonly uow: UnitOfWork,
+    private readonly context: TenantContext,
+    private readonly queues: QueueRegistry,
+    private readonly throttler: RedisThrottlerStorage,
+    private readonly config: AppConfig,
+  ) {}
+
+  async ingest(orgSlug: string, provider: IntegrationProvider, headers: Record<string, string | string[] | undefined>, raw: Buffer | undefined, body: unknown) {
+    const orgId = await this.verify(orgSlug, provider, headers, raw);
+    const limit = await this.throttler.increment(orgId, 1000, this.config.rateLimit.webhooksPerOrg, 0, 'webhooks');
+    if (limit.isBlocked || limit.totalHits > this.config.rateLimit.webhooksPerOrg) throw WebhookError.rateLimited(limit.timeToExpire);
+
+    const events = Array.isArray(body) ? body : [body];
+    if (body === null || typeof body !== 'object') throw WebhookError.badBody('The body must be an event or an array of events');
+    if (events.length === 0 || events.length > MAX_BATCH) throw WebhookError.badBody(`A batch holds 1 to ${MAX_BATCH} events`);
+
+    const results: EventResult[] = [];
+    const accepted: InboundEvent[] = [];
+    for (const event of events) {
+      const error = rejectionOf(provider, event);
+      const id = typeof (event as { id?: unknown })?.id === 'string' ? ((event as { id: string }).id) : null;
+      if (error) results.push({ id, status: 'rejected', error });
+      else {
+        results.push({ id, status: 'accepted' });
+        accepted.push(event as InboundEvent);
+      }
+    }
+    if (accepted.length === 0) return { results };
+
+    this.context.setPrincipal(asOrgId(orgId), { type: 'integration', id: null, role: null });
+    const inserted = await this.uow.inTenant(asOrgId(orgId), () =>
+      this.uow.query<{ id: string; event_id: string }>(INSERT_EVENTS, [orgId, provider, JSON.stringify(accepted)]),
+    );
+    // The first accepted occurrence of an id that was inserted is accepted; every other one is a duplicate.
+    const fresh = new Map(inserted.map((row) => [row.event_id, row.id]));
+    const claimed = new Set<string>();
+    for (const result of results) {
+      if (result.status !== 'accepted') continue;
+      if (fresh.has(result.id!) && !claimed.has(result.id!)) claimed.add(result.id!);
+      else result.status = 'duplicate';
+    }
+    await this.enqueue(orgId, provider, inserted);
+    return { results };
+  }
+
+  /** The organization whose secret signed the body; 404 for an unknown organization, 401 for any signature problem. */
+  private async verify(orgSlug: string, provider: IntegrationProvider, headers: Record<string, string | string[] | undefined>, raw: Buffer | undefined): Promise<string> {
+    const signed = {
+      'webhook-id': String(headers['webhook-id'] ?? ''),
+      'webhook-timestamp': String(headers['webhook-timestamp'] ?? ''),
+      'webhook-signature': String(headers['webhook-signature'] ?? ''),
+    };
+    let endpoint = await this.secrets.forEndpoint(orgSlug, provider);
+    if (!endpoint) throw WebhookError.unknownEndpoint();
+    if (!raw || !signed['webhook-id'] || !signed['webhook-timestamp'] || !signed['webhook-signature']) throw WebhookError.badSignature();
+    if (this.matches(endpoint.secrets, raw, signed)) return endpoint.orgId;
+    // A secret rotated on another process is not in this one's cache yet: read once more before refusing.
+    this.secrets.invalidate(orgSlug, provider);
+    endpoint = await this.secrets.forEndpoint(orgSlug, provider);
+    if (endpoint && this.matches(endpoint.secrets, raw, signed)) return endpoint.orgId;
+    throw WebhookError.badSignature();
+  }
+
+  private matches(secrets: string[], raw: Buffer, headers: Record<string, string>): boolean {
+    for (const secret of secrets) {
+      try {
+        new Webhook(secret).verify(raw.toString('utf8'), headers);
+        return true;
+      } catch {
+        // Wrong secret, bad signature or stale timestamp: try the next secret, then refuse.
+      }
+    }
+    return false;
+  }
+
+  private async enqueue(orgId: string, provider: IntegrationProvider, rows: Array<{ id: string }>): Promise<void> {
+    if (rows.length === 0) return;
+    const queue = this.queues.get(provider);
+    if (queue.client.status !== 'ready') return;
+    const envelope = integrationEnvelope(orgId, this.context.requestId ?? 'none');
+    const jobs = rows.map((row) => ({
+      name: WEBHOOK_JOB,
+      data: { envelope, eventId: row.id } satisfies WebhookJobData,
+      opts: webhookJobOptions(webhookJobId(orgId, row.id, 0), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
+    }));
+    try {
+      await withQueueTimeout(() => queue.addBulk(jobs));
+    } catch (error) {
+      this.logger.warn({ event: 'webhook.enqueue_deferred', provider, events: rows.length, reason: (error as Error).message }, 'stored; the relay will enqueue them');
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Job } from 'bull';
+import { AppConfig, TenantContext, UnitOfWork } from '@tenantry/core';
+import { PROVIDER_QUEUES, QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
+import { WebhookProcessor } from './webhook-processor';
+import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJobId, webhookJobOptions } from './webhook-jobs';
+
+/** Events per provider processed at once by one worker process. */
+export const WEBHOOK_CONCURRENCY = 8;
+/** An event still unprocessed this long after its last change may have lost its job (Redis down or restarted). */
+const RELAY_AFTER = '15 seconds';
+const RELAY_EVERY_MS = 5000;
+const RELAY_BATCH = 1000;
+
+/**
+ * The worker's side of the webhooks: one Bull processor per provider queue it consumes, each job run in the tenant
+ * context of its envelope; and the outbox relay, which enqueues events stored while Redis was unreachable (or whose
+ * job Redis lost). Job ids are per event and generation, so the relay re-adding a job that exists is a no-op.
+ */
+@Injectable()
+export class WebhooksWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('WebhooksWorker');
+  private relayTimer?: NodeJS.Timeout;
+  private relaying = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly context: TenantContext,
+    private readonly processor: WebhookProcessor,
+    private readonly queues: QueueRegistry,
+    private readonly uow: UnitOfWork,
+  ) {}
+
+  private consumes(queue: string): boolean {
+    return this.config.workerQueues === 'all' || this.config.workerQueues.includes(queue);
+  }
+
+  onApplicationBootstrap(): void {
+    const providers = PROVIDER_QUEUES.filter((name) => this.consumes(name));
+    for (const provider of providers) {
+      void this.queues.get(provider).process(WEBHOOK_JOB, WEBHOOK_CONCURRENCY, (job: Job<WebhookJobData>) =>
+        this.context.runWithEnvelope(job.data.envelope, () => this.processor.process(job.data.eventId)),
+      );
+    }
+    if (providers.length > 0) {
+      this.relayTimer = setInterval(() => void this.relay(), RELAY_EVERY_MS);
+      this.relayTimer.unref();
+    }
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.relayTimer);
+  }
+
+  /** Enqueues (again) events that have waited too long; returns how many jobs it offered. */
+  async relay(after = RELAY_AFTER): Promise<number> {
+    if (this.relaying) return 0;
+    this.relaying = true;
+    try {
+      const rows = await this.uow.asPlatform(
+        () => this.uow.query<{ id: string; org_id: string; provider: string; generation: number }>('select * from webhook_events_to_relay($1::interval, $2)', [after, RELAY_BATCH]),
+        { systemTask: 'webhook relay' },
+      );
+      let offered = 0;
+      for (const provider of PROVIDER_QUEUES.filter((name) => this.consumes(name))) {
+        const batch = rows.filter((row) => row.provider === provider);
+        if (batch.length === 0) continue;
+        const queue = this.queues.get(provider);
+        if (queue.client.status !== 'ready') continue;
+        await withQueueTimeout(() =>
+          queue.addBulk(
+            batch.map((row) => ({
+              name: WEBHOOK_JOB,
+              data: { envelope: integrationEnvelope(row.org_id, 'relay'), eventId: row.id } satisfies WebhookJobData,
+              opts: webhookJobOptions(webhookJobId(row.org_id, row.id, row.generation), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
+            })),
+          ),
+        );
+        offered += batch.length;
+      }
+      if (offered > 0) this.logger.log({ event: 'webhook.relay', offered });
+      return offered;
+    } catch (error) {
+      this.logger.warn({ event: 'webhook.relay_failed', reason: (error as Error).message });
+      return 0;
+    } finally {
+      this.relaying = false;
+    }
+  }
+}
