@@ -3,6 +3,7 @@ import { RefreshTokens1732560000000 } from './1732560000000-refresh-tokens';
 import { TokenState1732570000000 } from './1732570000000-token-state';
 import { AuditLogs1732580000000 } from './1732580000000-audit-logs';
 import { SyncedData1732590000000 } from './1732590000000-synced-data';
+import { Invitations1732600000000 } from './1732600000000-invitations';
 
 /** Every migration, in order. Listed explicitly so that the compiled app, the CLI and the tests run the same set. */
-export const MIGRATIONS = [Foundation1732550000000, RefreshTokens1732560000000, TokenState1732570000000, AuditLogs1732580000000, SyncedData1732590000000];
+export const MIGRATIONS = [Foundation1732550000000, RefreshTokens1732560000000, TokenState1732570000000, AuditLogs1732580000000, SyncedData1732590000000, Invitations1732600000000];
