@@ -9,6 +9,7 @@ import { IntegrationClients } from './integration-clients';
 import { IntegrationStateStore } from './integration-state';
 import { IntegrationsController, IntegrationsHealthController, SyncedDataController } from './integrations.controller';
 import { IntegrationsService } from './integrations.service';
+import { HousekeepingService, HousekeepingWorker } from './housekeeping';
 import { IntegrationsWorker } from './integrations.worker';
 import { QUEUE_NAMES, bullRootOptions, closeBullConnections } from './queues';
 import { Reconciler } from './reconciler';
@@ -34,6 +35,8 @@ export class IntegrationsModule implements OnApplicationShutdown {
   static forRoot(options: { http: boolean; worker: boolean }): DynamicModule {
     return {
       module: IntegrationsModule,
+      // Its clients and queues serve other modules' jobs too (invitations): imported once, by the app or the worker.
+      global: true,
       imports: [
         BullModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => bullRootOptions(config) }),
         BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
@@ -41,8 +44,8 @@ export class IntegrationsModule implements OnApplicationShutdown {
         HealthModule,
       ],
       controllers: options.http ? [IntegrationsController, SyncedDataController, IntegrationsHealthController] : [],
-      providers: [IntegrationStateStore, IntegrationClients, Reconciler, SyncService, IntegrationsService, ...(options.worker ? [IntegrationsWorker] : [])],
-      exports: [IntegrationClients, IntegrationsService, Reconciler, IntegrationStateStore, BullModule],
+      providers: [IntegrationStateStore, IntegrationClients, Reconciler, SyncService, IntegrationsService, HousekeepingService, ...(options.worker ? [IntegrationsWorker, HousekeepingWorker] : [])],
+      exports: [IntegrationClients, IntegrationsService, HousekeepingService, Reconciler, IntegrationStateStore, BullModule],
     };
   }
 }
