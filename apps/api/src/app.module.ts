@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { AuditModule } from '@tenantry/audit';
-import { AuthModule, JwtAuthGuard, RolesGuard } from '@tenantry/auth';
+import { AuthModule, InvitationsModule, JwtAuthGuard, RolesGuard } from '@tenantry/auth';
 import { IntegrationsModule } from '@tenantry/integrations';
 import {
   AppConfig,
@@ -32,6 +32,7 @@ import { UsersModule } from '@tenantry/users';
     UsersModule,
     AuthModule,
     IntegrationsModule.forRoot({ http: true, worker: false }),
+    InvitationsModule.forRoot({ http: true, worker: false }),
   ],
   providers: [
     { provide: APP_GUARD, useExisting: JwtAuthGuard },
