@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { mintInvitationToken } from '@tenantry/auth';
+import { Config, INTEGRATION_PROVIDERS, parseConfig } from '@tenantry/core';
 import { HttpResponse, TestApp } from './support/app';
 import { TestOrganization, createOrganization, createUser, loginSuperadmin, uniqueSlug } from './support/factories';
 import { OpenApiSchema } from './support/openapi';
@@ -93,7 +94,16 @@ describe('hostile input on every operation of the OpenAPI document', () => {
   const appUrl = Object.assign(new URL(process.env.DATABASE_URL!), { pathname: `/${database}` }).toString();
 
   beforeAll(async () => {
-    t = await TestApp.boot({ databaseUrl: appUrl, databaseOwnerUrl: ownerUrl(database) });
+    // Its own Redis prefix and unreachable services too: the integrations' shared state (circuits, probes) lives in
+    // Redis, and the integrations tests running beside this one must neither see these probes nor be seen here.
+    const base = parseConfig(process.env);
+    const unreachable = Object.fromEntries(INTEGRATION_PROVIDERS.map((provider) => [provider, { ...base.integrations[provider], url: 'http://127.0.0.1:1' }]));
+    t = await TestApp.boot({
+      databaseUrl: appUrl,
+      databaseOwnerUrl: ownerUrl(database),
+      redisPrefix: `${process.env.REDIS_PREFIX}-hostile`,
+      integrations: unreachable as Config['integrations'],
+    });
     owner = new Client({ connectionString: ownerUrl(database) });
     await owner.connect();
     tokens.superadmin = await loginSuperadmin(t);
