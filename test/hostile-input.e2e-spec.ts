@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import { mintInvitationToken } from '@tenantry/auth';
+import { Config, INTEGRATION_PROVIDERS, parseConfig } from '@tenantry/core';
 import { HttpResponse, TestApp } from './support/app';
 import { TestOrganization, createOrganization, createUser, loginSuperadmin, uniqueSlug } from './support/factories';
 import { OpenApiSchema } from './support/openapi';
@@ -92,7 +94,16 @@ describe('hostile input on every operation of the OpenAPI document', () => {
   const appUrl = Object.assign(new URL(process.env.DATABASE_URL!), { pathname: `/${database}` }).toString();
 
   beforeAll(async () => {
-    t = await TestApp.boot({ databaseUrl: appUrl, databaseOwnerUrl: ownerUrl(database) });
+    // Its own Redis prefix and unreachable services too: the integrations' shared state (circuits, probes) lives in
+    // Redis, and the integrations tests running beside this one must neither see these probes nor be seen here.
+    const base = parseConfig(process.env);
+    const unreachable = Object.fromEntries(INTEGRATION_PROVIDERS.map((provider) => [provider, { ...base.integrations[provider], url: 'http://127.0.0.1:1' }]));
+    t = await TestApp.boot({
+      databaseUrl: appUrl,
+      databaseOwnerUrl: ownerUrl(database),
+      redisPrefix: `${process.env.REDIS_PREFIX}-hostile`,
+      integrations: unreachable as Config['integrations'],
+    });
     owner = new Client({ connectionString: ownerUrl(database) });
     await owner.connect();
     tokens.superadmin = await loginSuperadmin(t);
@@ -127,7 +138,17 @@ describe('hostile input on every operation of the OpenAPI document', () => {
         params: { jobId: (await t.post('/v1/integrations/payment-service/sync', {}, org.admin.token)).body.jobId },
       }),
       // No simulators run here: every service is down, which is the answer the base request gets.
+      'POST /v1/users/{id}/invitations': async () => ({ params: { id: (await createUser(t, org.admin.token)).id }, status: 201 }),
+      'POST /v1/auth/invitations/accept': async () => ({ as: 'none', body: { token: await invitationToken(), password: 'Invited-Password-12!' }, status: 200 }),
       'GET /health/integrations': async () => ({ as: 'none', status: 503 }),
+      // Unsigned: the signature is the credential, so every request here is refused before its body is read.
+      'POST /v1/webhooks/{orgSlug}/{provider}': async () => {
+        await t.post('/v1/integrations/communication-service/webhook-secret', {}, org.admin.token);
+        return { as: 'none', params: { orgSlug: org.slug, provider: 'communication-service' }, status: 401 };
+      },
+      'GET /v1/webhooks/events/{id}': async () => ({ params: { id: await deadEvent() } }),
+      'POST /v1/webhooks/events/{id}/replay': async () => ({ params: { id: await deadEvent() }, status: 202 }),
+      'POST /v1/webhooks/dead-letters/replay': async () => ({ status: 202 }),
     };
   });
   afterAll(async () => {
@@ -138,6 +159,24 @@ describe('hostile input on every operation of the OpenAPI document', () => {
   async function freshRefreshToken(): Promise<string> {
     const response = await t.post('/v1/auth/login', { organization: org.slug, email: org.admin.email, password: org.admin.password });
     return response.body.refreshToken;
+  }
+
+  /** A dead webhook event of the organization, written as the owner. */
+  async function deadEvent(): Promise<string> {
+    const { rows } = await owner.query(
+      `insert into webhook_events (org_id, provider, event_id, type, occurred_at, data, status, attempts)
+       values ($1, 'user-service', $2, 'user.created', now(), '{"externalId": "x"}', 'dead', 5) returning id`,
+      [org.id, `evt_${randomBytes(6).toString('hex')}`],
+    );
+    return rows[0].id;
+  }
+
+  /** A live invitation of a new pending user, written as the owner: its token is otherwise only in an e-mail. */
+  async function invitationToken(): Promise<string> {
+    const user = await createUser(t, org.admin.token);
+    const { token, hash } = mintInvitationToken();
+    await owner.query(`insert into invitations (org_id, user_id, token_hash, expires_at) values ($1, $2, $3, now() + interval '1 hour')`, [org.id, user.id, hash]);
+    return token;
   }
 
   /** A cheap fingerprint of every table, read as the owner (no RLS): the row count and an md5 over each row's md5. */
@@ -409,8 +448,15 @@ describe('hostile input on every operation of the OpenAPI document', () => {
       ]),
     );
     // What was skipped as genuinely valid, and why: "42" is a fine name, slug or password to send (the field's own
-    // rules decide), 42 is a page and a page size, any short string is a search (`q`), and {} is an empty PATCH.
-    const skipRules = [/ body [\w.]+ = a numeric string$/, / query (page|limit) = a number$/, /^GET \/v1\/users query q = /, /^PATCH \S+ body  = an object$/];
+    // rules decide), 42 is a page and a page size, any short string is a search (`q`), a slug-shaped word ("null",
+    // "42") is an organization's slug in a webhook URL, and {} is an empty PATCH.
+    const skipRules = [
+      /^POST \/v1\/webhooks\/\{orgSlug\}\/\{provider\} path orgSlug = /,
+      / body [\w.]+ = a numeric string$/,
+      / query (page|limit) = a number$/,
+      /^GET \/v1\/users query q = /,
+      /^PATCH \S+ body  = an object$/,
+    ];
     expect(skipped.filter((label) => !skipRules.some((rule) => rule.test(label)))).toEqual([]);
   }, 120_000);
 });

@@ -30,5 +30,7 @@ export function testEnvironment(runId: string): Record<string, string> {
     RATE_LIMIT_LOGIN_PER_EMAIL: '100000',
     RATE_LIMIT_API_PER_USER: '100000',
     SIMULATORS: 'off',
+    // The relay sees every test file's invitations: only the invitations tests, on a queue prefix of their own, run it.
+    INVITATION_RELAY_EVERY_MS: '0',
   };
 }

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { AuditModule } from '@tenantry/audit';
-import { AuthModule, JwtAuthGuard, RolesGuard } from '@tenantry/auth';
+import { AuthModule, InvitationsModule, JwtAuthGuard, RolesGuard } from '@tenantry/auth';
 import { IntegrationsModule } from '@tenantry/integrations';
 import {
   AppConfig,
@@ -34,6 +34,7 @@ import { WebhooksModule } from '@tenantry/webhooks';
     AuthModule,
     IntegrationsModule.forRoot({ http: true, worker: false }),
     WebhooksModule.forRoot({ http: true, worker: false }),
+    InvitationsModule.forRoot({ http: true, worker: false }),
   ],
   providers: [
     { provide: APP_GUARD, useExisting: JwtAuthGuard },

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '@tenantry/audit';
 import { ConfigModule, DatabaseModule, HealthModule, RedisModule } from '@tenantry/core';
+import { InvitationsModule } from '@tenantry/auth';
 import { IntegrationsModule } from '@tenantry/integrations';
 import { WebhooksModule } from '@tenantry/webhooks';
 
@@ -17,6 +18,7 @@ import { WebhooksModule } from '@tenantry/webhooks';
     AuditModule.forRoot({ http: false }),
     IntegrationsModule.forRoot({ http: false, worker: true }),
     WebhooksModule.forRoot({ http: false, worker: true }),
+    InvitationsModule.forRoot({ http: false, worker: true }),
   ],
 })
 export class WorkerModule {}

@@ -4,3 +4,4 @@ export * from './auth.service';
 export * from './guards';
 export * from './principal';
 export * from './token.service';
+export * from './invitations';

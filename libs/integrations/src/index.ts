@@ -1,4 +1,5 @@
 export * from './dto/integrations.dto';
+export * from './housekeeping';
 export * from './integration-clients';
 export * from './integration-errors';
 export * from './integration-state';

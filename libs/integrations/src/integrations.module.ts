@@ -9,6 +9,7 @@ import { IntegrationClients } from './integration-clients';
 import { IntegrationStateStore } from './integration-state';
 import { IntegrationsController, IntegrationsHealthController, SyncedDataController } from './integrations.controller';
 import { IntegrationsService } from './integrations.service';
+import { HousekeepingService, HousekeepingWorker } from './housekeeping';
 import { IntegrationsWorker } from './integrations.worker';
 import { QUEUE_NAMES, bullRootOptions, closeBullConnections } from './queues';
 import { QueueRegistry } from './queue-registry';
@@ -35,7 +36,8 @@ export class IntegrationsModule implements OnApplicationShutdown {
   static forRoot(options: { http: boolean; worker: boolean }): DynamicModule {
     return {
       module: IntegrationsModule,
-      // One set of queues and clients per process, for every module that talks to the services (webhooks too).
+      // One set of queues and clients per process, for every module that talks to the services (webhooks,
+      // invitations): imported once, by the app or the worker.
       global: true,
       imports: [
         BullModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => bullRootOptions(config) }),
@@ -44,8 +46,17 @@ export class IntegrationsModule implements OnApplicationShutdown {
         HealthModule,
       ],
       controllers: options.http ? [IntegrationsController, SyncedDataController, IntegrationsHealthController] : [],
-      providers: [QueueRegistry, IntegrationStateStore, IntegrationClients, Reconciler, SyncService, IntegrationsService, ...(options.worker ? [IntegrationsWorker] : [])],
-      exports: [QueueRegistry, IntegrationClients, IntegrationsService, Reconciler, IntegrationStateStore, BullModule],
+      providers: [
+        QueueRegistry,
+        IntegrationStateStore,
+        IntegrationClients,
+        Reconciler,
+        SyncService,
+        IntegrationsService,
+        HousekeepingService,
+        ...(options.worker ? [IntegrationsWorker, HousekeepingWorker] : []),
+      ],
+      exports: [QueueRegistry, IntegrationClients, IntegrationsService, HousekeepingService, Reconciler, IntegrationStateStore, BullModule],
     };
   }
 }

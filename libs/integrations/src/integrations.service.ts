@@ -6,7 +6,7 @@ import { INTEGRATION_PROVIDERS, IntegrationProvider, RedisService, TenantContext
 import { IntegrationClients } from './integration-clients';
 import { IntegrationError } from './integration.errors';
 import { CircuitName, IntegrationSnapshot, IntegrationStateStore, ProbeResult } from './integration-state';
-import { JITTER_BACKOFF, JOB_RETENTION, JobState, QueueCounts, SYNC_JOB, SyncJobData, countsFor, newJobId, orgOfJobId, stateOf } from './queues';
+import { JOB_RETENTION, jitterBackoff, JobState, QueueCounts, SYNC_JOB, SyncJobData, countsFor, newJobId, orgOfJobId, stateOf } from './queues';
 import { SyncResult } from './sync.service';
 
 /** A probe older than this is taken again before "down" is decided. */
@@ -78,7 +78,7 @@ export class IntegrationsService {
       const job = await queue.add(SYNC_JOB, data, {
         jobId: newJobId(orgId),
         attempts: SYNC_ATTEMPTS,
-        backoff: { type: JITTER_BACKOFF, delay: SYNC_BACKOFF_MS } as never,
+        backoff: jitterBackoff(SYNC_BACKOFF_MS),
         ...JOB_RETENTION,
       });
       await queue.client.set(pendingKey, String(job.id), 'EX', 3600);

@@ -30,10 +30,18 @@ export const JOB_RETENTION: Pick<JobOptions, 'removeOnComplete' | 'removeOnFail'
   removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
 };
 
-/** Exponential backoff with full jitter, for Bull's job retries: `base·2^(n-1)` scaled by a random factor in [0.5, 1.5). */
+/**
+ * Exponential backoff with full jitter, for Bull's job retries: `base·2^(n-1)`, capped at `maxDelay` when given, scaled
+ * by a random factor in [0.5, 1.5). Bull hands the strategy `backoff.options`: `{ type: JITTER_BACKOFF, options: { delay, maxDelay } }`.
+ */
 export const JITTER_BACKOFF = 'exponentialJitter';
-export function jitteredDelay(attemptsMade: number, baseMs: number): number {
-  return Math.round(baseMs * 2 ** Math.max(0, attemptsMade - 1) * (0.5 + Math.random()));
+
+/** Job options' `backoff` for the jittered strategy (typed here once: Bull's types know only its built-in ones). */
+export function jitterBackoff(delay: number, maxDelay?: number): JobOptions['backoff'] {
+  return { type: JITTER_BACKOFF, options: { delay, maxDelay } } as unknown as JobOptions['backoff'];
+}
+export function jitteredDelay(attemptsMade: number, baseMs: number, maxMs = Number.POSITIVE_INFINITY): number {
+  return Math.round(Math.min(baseMs * 2 ** Math.max(0, attemptsMade - 1), maxMs) * (0.5 + Math.random()));
 }
 
 /**
@@ -60,7 +68,10 @@ export function bullRootOptions(config: AppConfig): BullRootModuleOptions & { [B
       return quiet(new Redis(config.redisUrl, options));
     },
     settings: {
-      backoffStrategies: { [JITTER_BACKOFF]: (attemptsMade: number, _error: Error, options?: { delay?: number }) => jitteredDelay(attemptsMade, options?.delay ?? 1000) },
+      backoffStrategies: {
+        [JITTER_BACKOFF]: (attemptsMade: number, _error: Error, options?: { delay?: number; maxDelay?: number }) =>
+          jitteredDelay(attemptsMade, options?.delay ?? 1000, options?.maxDelay),
+      },
     } as never,
   };
 }

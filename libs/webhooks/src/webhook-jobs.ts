@@ -1,6 +1,9 @@
 import type { JobOptions } from 'bull';
 import { TenantEnvelope } from '@tenantry/core';
-import { JITTER_BACKOFF, JOB_RETENTION } from '@tenantry/integrations';
+import { JOB_RETENTION, jitterBackoff } from '@tenantry/integrations';
+
+/** However many attempts are configured, no wait between two of them grows past five minutes. */
+const MAX_BACKOFF_MS = 5 * 60_000;
 
 export const WEBHOOK_JOB = 'webhook';
 
@@ -14,7 +17,7 @@ export interface WebhookJobData {
 export const webhookJobId = (orgId: string, eventId: string, generation: number): string => `${orgId}:${eventId}:${generation}`;
 
 export function webhookJobOptions(jobId: string, maxAttempts: number, backoffMs: number): JobOptions {
-  return { jobId, attempts: maxAttempts, backoff: { type: JITTER_BACKOFF, delay: backoffMs } as never, ...JOB_RETENTION };
+  return { jobId, attempts: maxAttempts, backoff: jitterBackoff(backoffMs, MAX_BACKOFF_MS), ...JOB_RETENTION };
 }
 
 export const integrationEnvelope = (orgId: string, requestId: string): TenantEnvelope => ({

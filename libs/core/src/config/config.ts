@@ -42,6 +42,10 @@ export interface Config {
   /** The platform's own origin as callers and identity providers reach it. */
   publicUrl: string;
   invitationTtlSeconds: number;
+  /** How often the worker's relay queues invitations whose message is still unsent (0: no relay in this process). */
+  invitationRelayEveryMs: number;
+  /** How often the housekeeping purge runs (a repeatable job on the housekeeping queue). */
+  housekeepingEveryMs: number;
   /** How soon an open circuit breaker lets a trial call through. */
   breakerHalfOpenMs: number;
   /** One entry per external service: where it is and how calls to it are guarded. */
@@ -188,6 +192,8 @@ export function parseConfig(env: Env): Config {
     workerHealthPort: r.int('WORKER_HEALTH_PORT', 3001, 0, 65535),
     publicUrl: '',
     invitationTtlSeconds: r.int('INVITATION_TTL', 259_200, 60, 30 * 86400),
+    invitationRelayEveryMs: r.int('INVITATION_RELAY_EVERY_MS', 5000, 0, 60_000),
+    housekeepingEveryMs: r.int('HOUSEKEEPING_EVERY_MS', 3_600_000, 1000, 7 * 86_400_000),
     breakerHalfOpenMs: r.int('BREAKER_HALF_OPEN_MS', 5000, 10, 3_600_000),
     integrations: {} as Config['integrations'],
   };

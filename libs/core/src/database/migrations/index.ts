@@ -3,6 +3,7 @@ import { RefreshTokens1732560000000 } from './1732560000000-refresh-tokens';
 import { TokenState1732570000000 } from './1732570000000-token-state';
 import { AuditLogs1732580000000 } from './1732580000000-audit-logs';
 import { SyncedData1732590000000 } from './1732590000000-synced-data';
+import { Invitations1732600000000 } from './1732600000000-invitations';
 import { WebhookSecrets1732610000000 } from './1732610000000-webhook-secrets';
 import { WebhookEvents1732620000000 } from './1732620000000-webhook-events';
 
@@ -13,6 +14,7 @@ export const MIGRATIONS = [
   TokenState1732570000000,
   AuditLogs1732580000000,
   SyncedData1732590000000,
+  Invitations1732600000000,
   WebhookSecrets1732610000000,
   WebhookEvents1732620000000,
 ];
