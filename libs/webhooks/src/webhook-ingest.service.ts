@@ -11,8 +11,13 @@ export const MAX_BATCH = 500;
 
 export type EventResult = { id: string | null; status: 'accepted' | 'duplicate' | 'rejected'; error?: string };
 
+/**
+ * Rows go in in event-id order: two requests that carry some of the same ids (a sender's retry beside a new batch)
+ * then take their unique-index locks in the same order, and wait for each other instead of deadlocking.
+ */
 const INSERT_EVENTS = `insert into webhook_events (org_id, provider, event_id, type, occurred_at, data)
   select $1, $2, e.id, e.type, e."occurredAt", e.data from jsonb_to_recordset($3::jsonb) as e(id text, type text, "occurredAt" timestamptz, data jsonb)
+  order by e.id
   on conflict (org_id, provider, event_id) do nothing
   returning id, event_id`;
 
@@ -58,9 +63,15 @@ export class WebhookIngestService {
     if (accepted.length === 0) return { results };
 
     this.context.setPrincipal(asOrgId(orgId), { type: 'integration', id: null, role: null });
-    const inserted = await this.uow.inTenant(asOrgId(orgId), () =>
-      this.uow.query<{ id: string; event_id: string }>(INSERT_EVENTS, [orgId, provider, JSON.stringify(accepted)]),
-    );
+    const insert = () =>
+      this.uow.inTenant(asOrgId(orgId), () => this.uow.query<{ id: string; event_id: string }>(INSERT_EVENTS, [orgId, provider, JSON.stringify(accepted)]));
+    // Ordered inserts do not deadlock each other; should PostgreSQL still pick this one as a deadlock victim, the
+    // whole statement rolled back and is safe to run once more.
+    const inserted = await insert().catch((error: { code?: string }) => {
+      if (error?.code !== '40P01') throw error;
+      this.logger.warn({ event: 'webhook.insert_retried', reason: 'deadlock' });
+      return insert();
+    });
     // The first accepted occurrence of an id that was inserted is accepted; every other one is a duplicate.
     const fresh = new Map(inserted.map((row) => [row.event_id, row.id]));
     const claimed = new Set<string>();
