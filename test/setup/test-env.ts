@@ -15,6 +15,9 @@ export function testEnvironment(runId: string): Record<string, string> {
     // write to the first one at the same time. Migrated in globalSetup, before any worker starts, because migrations
     // alter the app role, which two concurrent runs cannot do ("tuple concurrently updated").
     ISOLATED_TEST_DATABASE: `${database}_isolated`,
+    // A third for the test whose worker runs the webhook relay: the relay reads every organization's events, and
+    // must not take other files' events into that test's queues.
+    RELAY_TEST_DATABASE: `${database}_relay`,
     DATABASE_OWNER_URL: owner.toString(),
     DATABASE_URL: app.toString(),
     DATABASE_POOL_SIZE: '10',
@@ -32,5 +35,7 @@ export function testEnvironment(runId: string): Record<string, string> {
     SIMULATORS: 'off',
     // The relay sees every test file's invitations: only the invitations tests, on a queue prefix of their own, run it.
     INVITATION_RELAY_EVERY_MS: '0',
+    // Likewise for webhook events: a test that needs the relay turns it on for its own workers.
+    WEBHOOK_RELAY_EVERY_MS: '0',
   };
 }

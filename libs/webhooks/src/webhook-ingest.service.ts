@@ -96,8 +96,7 @@ export class WebhookIngestService {
     if (!raw || !signed['webhook-id'] || !signed['webhook-timestamp'] || !signed['webhook-signature']) throw WebhookError.badSignature();
     if (this.matches(endpoint.secrets, raw, signed)) return endpoint.orgId;
     // A secret rotated on another process is not in this one's cache yet: read once more before refusing.
-    this.secrets.invalidate(orgSlug, provider);
-    endpoint = await this.secrets.forEndpoint(orgSlug, provider);
+    endpoint = await this.secrets.forEndpointFresh(orgSlug, provider);
     if (endpoint && this.matches(endpoint.secrets, raw, signed)) return endpoint.orgId;
     throw WebhookError.badSignature();
   }

@@ -7,9 +7,6 @@ import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJobId, webhook
 
 /** Events per provider processed at once by one worker process. */
 export const WEBHOOK_CONCURRENCY = 8;
-/** An event still unprocessed this long after its last change may have lost its job (Redis down or restarted). */
-const RELAY_AFTER = '15 seconds';
-const RELAY_EVERY_MS = 5000;
 const RELAY_BATCH = 1000;
 
 /**
@@ -42,8 +39,8 @@ export class WebhooksWorker implements OnApplicationBootstrap, OnApplicationShut
         this.context.runWithEnvelope(job.data.envelope, () => this.processor.process(job.data.eventId)),
       );
     }
-    if (providers.length > 0) {
-      this.relayTimer = setInterval(() => void this.relay(), RELAY_EVERY_MS);
+    if (providers.length > 0 && this.config.webhookRelayEveryMs > 0) {
+      this.relayTimer = setInterval(() => void this.relay(), this.config.webhookRelayEveryMs);
       this.relayTimer.unref();
     }
   }
@@ -52,13 +49,16 @@ export class WebhooksWorker implements OnApplicationBootstrap, OnApplicationShut
     clearInterval(this.relayTimer);
   }
 
-  /** Enqueues (again) events that have waited too long; returns how many jobs it offered. */
-  async relay(after = RELAY_AFTER): Promise<number> {
+  /**
+   * Enqueues (again) events unprocessed for `WEBHOOK_RELAY_AFTER_MS` (stored while Redis was down, or whose job a
+   * restarted Redis lost); returns how many jobs it offered.
+   */
+  async relay(afterMs = this.config.webhookRelayAfterMs): Promise<number> {
     if (this.relaying) return 0;
     this.relaying = true;
     try {
       const rows = await this.uow.asPlatform(
-        () => this.uow.query<{ id: string; org_id: string; provider: string; generation: number }>('select * from webhook_events_to_relay($1::interval, $2)', [after, RELAY_BATCH]),
+        () => this.uow.query<{ id: string; org_id: string; provider: string; generation: number }>('select * from webhook_events_to_relay($1::interval, $2)', [`${afterMs} milliseconds`, RELAY_BATCH]),
         { systemTask: 'webhook relay' },
       );
       let offered = 0;

@@ -33,6 +33,10 @@ export interface Config {
   };
   webhookMaxAttempts: number;
   webhookBackoffMs: number;
+  /** How often the worker's outbox relay looks for webhook events whose job may be lost (0: never). */
+  webhookRelayEveryMs: number;
+  /** How long an event waits unprocessed before the relay offers its job again. */
+  webhookRelayAfterMs: number;
   /** How long a rotated-out webhook secret keeps verifying signatures. */
   webhookSecretGraceSeconds: number;
   simulators: boolean;
@@ -185,6 +189,8 @@ export function parseConfig(env: Env): Config {
     },
     webhookMaxAttempts: r.int('WEBHOOK_MAX_ATTEMPTS', 5, 1, 50),
     webhookBackoffMs: r.int('WEBHOOK_BACKOFF_MS', 1000, 0, 3_600_000),
+    webhookRelayEveryMs: r.int('WEBHOOK_RELAY_EVERY_MS', 5000, 0, 600_000),
+    webhookRelayAfterMs: r.int('WEBHOOK_RELAY_AFTER_MS', 15_000, 100, 3_600_000),
     webhookSecretGraceSeconds: r.int('WEBHOOK_SECRET_GRACE', 86_400, 0, 30 * 86400),
     simulators: r.oneOf('SIMULATORS', ['on', 'off'] as const, 'on') === 'on',
     metricsToken: r.optional('METRICS_TOKEN'),
