@@ -149,6 +149,11 @@ describe('hostile input on every operation of the OpenAPI document', () => {
       'GET /v1/webhooks/events/{id}': async () => ({ params: { id: await deadEvent() } }),
       'POST /v1/webhooks/events/{id}/replay': async () => ({ params: { id: await deadEvent() }, status: 202 }),
       'POST /v1/webhooks/dead-letters/replay': async () => ({ status: 202 }),
+      'POST /v1/auth/sso/discover': async () => ({ as: 'none', body: { email: `ada@${await ssoConnection()}` }, status: 200 }),
+      // The connection's issuer does not answer here: 502 is the documented answer of the login redirect; a callback
+      // without a live state is refused before anything reaches the provider.
+      'GET /v1/auth/sso/{orgSlug}/login': async () => (await ssoConnection(), { as: 'none', params: { orgSlug: org.slug }, status: 502 }),
+      'GET /v1/auth/sso/{orgSlug}/callback': async () => (await ssoConnection(), { as: 'none', params: { orgSlug: org.slug }, status: 401 }),
     };
   });
   afterAll(async () => {
@@ -159,6 +164,15 @@ describe('hostile input on every operation of the OpenAPI document', () => {
   async function freshRefreshToken(): Promise<string> {
     const response = await t.post('/v1/auth/login', { organization: org.slug, email: org.admin.email, password: org.admin.password });
     return response.body.refreshToken;
+  }
+
+  /** Gives the organization an SSO connection (to an issuer that does not answer); returns the domain it claims. */
+  async function ssoConnection(): Promise<string> {
+    const domain = `${org.slug}.hostile.test`;
+    const body = { provider: 'okta', issuer: 'http://127.0.0.1:1/oauth2/default', clientId: 'c', clientSecret: 's', domains: [domain], defaultRole: 'member', groupRoles: {} };
+    const answer = await t.request('PUT', '/v1/organizations/current/sso', { body, token: org.admin.token });
+    if (answer.status !== 200) throw new Error(`sso connection: ${answer.status} ${answer.text}`);
+    return domain;
   }
 
   /** A dead webhook event of the organization, written as the owner. */
@@ -449,9 +463,15 @@ describe('hostile input on every operation of the OpenAPI document', () => {
     );
     // What was skipped as genuinely valid, and why: "42" is a fine name, slug or password to send (the field's own
     // rules decide), 42 is a page and a page size, any short string is a search (`q`), a slug-shaped word ("null",
-    // "42") is an organization's slug in a webhook URL, and {} is an empty PATCH.
+    // "42") is an organization's slug in a webhook or SSO URL, and {} is an empty PATCH.
     const skipRules = [
       /^POST \/v1\/webhooks\/\{orgSlug\}\/\{provider\} path orgSlug = /,
+      /^GET \/v1\/auth\/sso\/\{orgSlug\}\/(login|callback) path orgSlug = /,
+      // Whatever short string an identity provider puts in its redirect is its to choose (a code, a state, an error):
+      // the callback refuses what does not match a live state with 401, which the walk checked.
+      /^GET \/v1\/auth\/sso\/\{orgSlug\}\/callback query \w+ = /,
+      // {} is a valid group→role map: no group maps to a role, every user gets the default role.
+      /^PUT \/v1\/organizations\/current\/sso body groupRoles = an object$/,
       / body [\w.]+ = a numeric string$/,
       / query (page|limit) = a number$/,
       /^GET \/v1\/users query q = /,

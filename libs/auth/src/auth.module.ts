@@ -11,6 +11,10 @@ import { JwtStrategy } from './jwt.strategy';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { TokenStateCache } from './token-state.cache';
 import { TokenService, signingKey } from './token.service';
+import { SsoConnection } from './sso/sso-connection.entity';
+import { SsoConnectionController, SsoController } from './sso/sso.controller';
+import { SsoService } from './sso/sso.service';
+import { TypeOrmModule } from '@nestjs/typeorm';
 
 @Module({
   imports: [
@@ -25,9 +29,10 @@ import { TokenService, signingKey } from './token.service';
     }),
     TenancyModule,
     UsersModule,
+    TypeOrmModule.forFeature([SsoConnection]),
   ],
-  controllers: [AuthController],
-  providers: [AuthService, TokenService, TokenStateCache, RefreshTokensRepository, JwtStrategy, JwtAuthGuard, RolesGuard],
+  controllers: [AuthController, SsoConnectionController, SsoController],
+  providers: [AuthService, SsoService, TokenService, TokenStateCache, RefreshTokensRepository, JwtStrategy, JwtAuthGuard, RolesGuard],
   exports: [AuthService, TokenService, JwtAuthGuard, RolesGuard],
 })
 export class AuthModule {}

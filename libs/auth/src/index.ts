@@ -5,3 +5,4 @@ export * from './guards';
 export * from './principal';
 export * from './token.service';
 export * from './invitations';
+export * from './sso';

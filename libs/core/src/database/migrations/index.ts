@@ -6,6 +6,7 @@ import { SyncedData1732590000000 } from './1732590000000-synced-data';
 import { Invitations1732600000000 } from './1732600000000-invitations';
 import { WebhookSecrets1732610000000 } from './1732610000000-webhook-secrets';
 import { WebhookEvents1732620000000 } from './1732620000000-webhook-events';
+import { SsoConnections1732630000000 } from './1732630000000-sso-connections';
 
 /** Every migration, in order. Listed explicitly so that the compiled app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   Invitations1732600000000,
   WebhookSecrets1732610000000,
   WebhookEvents1732620000000,
+  SsoConnections1732630000000,
 ];
