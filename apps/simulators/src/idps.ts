@@ -23,6 +23,7 @@ export interface OktaSimulatorOptions {
  */
 export function createAzureAdSimulator(options: AzureAdSimulatorOptions = {}): IdentityProviderSimulator {
   const tenantId = options.tenantId ?? DEFAULT_AZURE_AD_TENANT_ID;
+  if (!/^[A-Za-z0-9._-]+$/.test(tenantId)) throw new Error(`AZURE_AD_TENANT_ID must be one path segment, got "${tenantId}"`);
   const oidOf = (email: string) => stableUuid(`azure-ad|${tenantId}|oid|${email.toLowerCase()}`);
   return createIdentityProviderSimulator({
     name: 'azure-ad',
