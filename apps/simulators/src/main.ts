@@ -1,6 +1,13 @@
 import { existsSync } from 'node:fs';
-import { DEFAULT_SEED, ServiceSimulator } from './service-simulator';
+import { createAzureAdSimulator, createOktaSimulator, DEFAULT_AZURE_AD_TENANT_ID } from './idps';
+import { DEFAULT_SEED } from './service-simulator';
 import { createCommunicationService, createPaymentService, createUserService } from './services';
+
+/** What main needs of a simulator: the service simulators and the identity providers alike. */
+interface Simulator {
+  listen(port: number, host: string): Promise<{ url: string; issuer?: string }>;
+  close(): Promise<void>;
+}
 
 function portFrom(variable: string, fallback: number): number {
   const raw = process.env[variable];
@@ -13,7 +20,7 @@ function portFrom(variable: string, fallback: number): number {
   return port;
 }
 
-/** Starts the three service simulators; each logs one line with its URL. Settings come from .env, like the API's. */
+/** Starts the three service simulators and the two identity providers; each logs one line with its URL. Settings come from .env, like the API's. */
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const host = process.env.SIMULATORS_HOST || '127.0.0.1';
@@ -21,10 +28,13 @@ async function main(): Promise<void> {
   // Where POST /__control/emit sends webhook events: the API this process runs beside, unless told otherwise.
   const platformUrl = process.env.PLATFORM_URL || process.env.PUBLIC_URL || `http://127.0.0.1:${process.env.PORT || 3000}`;
   const options = { seed, platformUrl };
-  const simulators: Array<[string, ServiceSimulator, number]> = [
+  const tenantId = process.env.AZURE_AD_TENANT_ID || DEFAULT_AZURE_AD_TENANT_ID;
+  const simulators: Array<[string, Simulator, number]> = [
     ['user-service', createUserService(options), portFrom('USER_SERVICE_PORT', 4001)],
     ['payment-service', createPaymentService(options), portFrom('PAYMENT_SERVICE_PORT', 4002)],
     ['communication-service', createCommunicationService(options), portFrom('COMMUNICATION_SERVICE_PORT', 4003)],
+    ['azure-ad', createAzureAdSimulator({ tenantId }), portFrom('AZURE_AD_PORT', 4010)],
+    ['okta', createOktaSimulator(), portFrom('OKTA_PORT', 4011)],
   ];
   const stop = async (signal: string) => {
     await Promise.allSettled(simulators.map(([, simulator]) => simulator.close()));
@@ -34,8 +44,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   for (const [name, simulator, port] of simulators) {
-    const { url } = await simulator.listen(port, host);
-    process.stdout.write(JSON.stringify({ msg: `${name} listening`, name, url, seed, platformUrl }) + '\n');
+    const { url, issuer } = await simulator.listen(port, host);
+    const line = issuer ? { msg: `${name} listening`, name, url, issuer } : { msg: `${name} listening`, name, url, seed, platformUrl };
+    process.stdout.write(JSON.stringify(line) + '\n');
   }
 }
 
