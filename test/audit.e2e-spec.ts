@@ -280,7 +280,7 @@ describe('audit trail', () => {
     it.each([
       ['an entityId that is not a UUID', 'entityId=42'],
       ['an unknown action', 'action=purge'],
-      ['an unknown entity type', 'entityType=invoice'],
+      ['an unknown entity type', 'entityType=spaceship'],
       ['a date that is not ISO 8601', 'from=yesterday'],
       ['a page past the bound', 'page=10001'],
     ])('answers 400 for %s', async (_case, query) => {

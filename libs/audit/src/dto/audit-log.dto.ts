@@ -4,7 +4,7 @@ import { IsIn, IsISO8601, IsOptional, IsUUID, MaxLength } from 'class-validator'
 
 export const AUDIT_ACTIONS = ['create', 'update', 'delete'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-export const AUDIT_ENTITY_TYPES = ['user', 'organization'] as const;
+export const AUDIT_ENTITY_TYPES = ['user', 'organization', 'subscription', 'invoice', 'message', 'webhook_secret', 'sso_connection'] as const;
 export const ACTOR_TYPES = ['user', 'system', 'integration', 'anonymous'] as const;
 
 /** GET /v1/audit-logs: newest first, filtered by the contract's fields. */

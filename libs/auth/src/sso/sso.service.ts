@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Strategy as OpenIdConnectStrategy } from 'passport-openidconnect';
 import { AppConfig, OrgId, OrgRole, RedisService, SYSTEM_ACTOR, SecretBox, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
 import { User } from '@tenantry/users';
+import { TokenStateCache } from '../token-state.cache';
 import { TokenPair, TokenService } from '../token.service';
 import { RedisStateStore } from './redis-state.store';
 import { SsoConnection, SsoProvider, clientSecretContext } from './sso-connection.entity';
@@ -64,6 +65,7 @@ export class SsoService {
     private readonly redis: RedisService,
     private readonly tokens: TokenService,
     private readonly config: AppConfig,
+    private readonly tokenStates: TokenStateCache,
   ) {}
 
   redirectUri(slug: string): string {
@@ -256,7 +258,7 @@ export class SsoService {
     const name = String(claims.name ?? email).slice(0, 200);
     const role = roleFor(claims.groups, connection);
     this.context.setPrincipal(orgId, SYSTEM_ACTOR);
-    return this.uow.inTenant(orgId, async (manager) => {
+    const pair = await this.uow.inTenant(orgId, async (manager) => {
       let user = await manager.findOne(User, { where: { orgId, source: 'sso', externalId }, lock: { mode: 'pessimistic_write' } });
       if (!user) {
         const holder = await manager.createQueryBuilder(User, 'user').where('user.orgId = :orgId and lower(user.email) = :email', { orgId, email }).setLock('pessimistic_write').getOne();
@@ -278,6 +280,10 @@ export class SsoService {
       this.logger.log({ event: created ? 'sso.user_created' : 'sso.login', orgId, userId: saved.id, role });
       return this.tokens.issue({ id: saved.id, orgId, role: saved.role, tokenVersion: saved.tokenVersion });
     });
+    // The claims may have changed the role: this process forgets what it cached at once (others hear the NOTIFY), so
+    // the new pair is not refused for a role its cache still holds.
+    this.tokenStates.invalidate();
+    return pair;
   }
 }
 
