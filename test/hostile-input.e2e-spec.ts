@@ -149,6 +149,7 @@ describe('hostile input on every operation of the OpenAPI document', () => {
       'GET /v1/webhooks/events/{id}': async () => ({ params: { id: await deadEvent() } }),
       'POST /v1/webhooks/events/{id}/replay': async () => ({ params: { id: await deadEvent() }, status: 202 }),
       'POST /v1/webhooks/dead-letters/replay': async () => ({ status: 202 }),
+      'GET /v1/organizations/current/sso': async () => (await ssoConnection(), {}),
       'POST /v1/auth/sso/discover': async () => ({ as: 'none', body: { email: `ada@${await ssoConnection()}` }, status: 200 }),
       // The connection's issuer does not answer here: 502 is the documented answer of the login redirect; a callback
       // without a live state is refused before anything reaches the provider.

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { roleFor } from '@tenantry/auth';
 import { IdentityProviderSimulator } from '../apps/simulators/src/identity-provider';
 import { createAzureAdSimulator, createOktaSimulator } from '../apps/simulators/src/idps';
-import { TestApp } from './support/app';
+import { LogCapture, TestApp } from './support/app';
+import { FakeIdp } from './support/fake-idp';
 import { Browser } from './support/browser';
 import { queryAsOwner } from './support/db';
 import { TestOrganization, createOrganization, loginSuperadmin } from './support/factories';
@@ -19,13 +20,16 @@ describe('single sign-on (OpenID Connect)', () => {
   let azureIssuer: string;
   let superToken: string;
   const PUBLIC_URL = 'http://127.0.0.1:39999';
+  const logs = new LogCapture();
+  /** Every client secret this file configures: none may show up in a log line. */
+  const secrets = new Set<string>();
 
   beforeAll(async () => {
     okta = createOktaSimulator();
     azure = createAzureAdSimulator();
     oktaIssuer = (await okta.listen(0)).issuer;
     azureIssuer = (await azure.listen(0)).issuer;
-    t = await TestApp.boot({ publicUrl: PUBLIC_URL });
+    t = await TestApp.boot({ publicUrl: PUBLIC_URL }, logs);
     superToken = await loginSuperadmin(t);
   });
 
@@ -48,6 +52,7 @@ describe('single sign-on (OpenID Connect)', () => {
     const domain = `${org.slug}.sso.test`;
     const clientId = `tenantry-${org.slug}`;
     const clientSecret = randomBytes(16).toString('hex');
+    secrets.add(clientSecret);
     const body = { provider: idp, issuer: idp === 'okta' ? oktaIssuer : azureIssuer, clientId, clientSecret, domains: [domain], defaultRole: 'viewer', groupRoles };
     const answer = await t.request('PUT', '/v1/organizations/current/sso', { body, token: org.admin.token });
     expect(answer.status).toBe(200);
@@ -191,6 +196,90 @@ describe('single sign-on (OpenID Connect)', () => {
     const viewer = await (await import('./support/factories')).createUserWithToken(t, org, 'viewer');
     expect((await put(valid, viewer.token)).status).toBe(403);
     expect((await t.get('/v1/auth/sso/no-such-org/login')).status).toBe(404);
+  });
+
+  it('links a pending user of the same e-mail instead of duplicating it, and spends their open invitation', async () => {
+    const connected = await connect('okta');
+    const email = `pending@${connected.domain}`;
+    const created = await t.post('/v1/users', { email, name: 'Pending Person', role: 'member' }, connected.org.admin.token);
+    expect(created.body.status).toBe('pending');
+    expect((await t.post(`/v1/users/${created.body.id}/invitations`, {}, connected.org.admin.token)).status).toBe(201);
+    const { sub } = okta.addUser({ email, name: 'Pending Person', password: 'Okta-Pass-123!', groups: ['Staff'] });
+    const answer = await t.get((await signIn(connected, { login: email, password: 'Okta-Pass-123!' })).callback);
+    expect(answer.status).toBe(200);
+    const me = (await t.get('/v1/auth/me', answer.body.accessToken)).body;
+    expect(me.id).toBe(created.body.id);
+    expect((await t.get(`/v1/users/${me.id}`, connected.org.admin.token)).body).toMatchObject({ status: 'active', source: 'sso', externalId: sub });
+    const open = await queryAsOwner('select id from invitations where user_id = $1 and used_at is null', [me.id]);
+    expect(open).toHaveLength(0);
+  });
+
+  it("shows an admin their own connection, without its secret, and another organization's admin nothing of it", async () => {
+    const connected = await connect('okta');
+    const mine = await t.get('/v1/organizations/current/sso', connected.org.admin.token);
+    expect(mine.status).toBe(200);
+    expect(mine.body).toMatchObject({ clientId: connected.clientId, domains: [connected.domain], redirectUri: connected.redirectUri });
+    expect(mine.body).not.toHaveProperty('clientSecret');
+    const other = await createOrganization(t, superToken);
+    expect((await t.get('/v1/organizations/current/sso', other.admin.token)).status).toBe(404);
+  });
+
+  describe('ID tokens no honest provider would issue', () => {
+    let fake: FakeIdp;
+    let connected: Connected;
+    const ssoUsers = async () => Number((await queryAsOwner(`select count(*) as n from users where org_id = $1 and source = 'sso'`, [connected.org.id]))[0].n);
+
+    beforeAll(async () => {
+      fake = new FakeIdp();
+      const issuer = await fake.listen();
+      const org = await createOrganization(t, superToken);
+      const domain = `${org.slug}.fake.test`;
+      const body = { provider: 'oidc', issuer, clientId: 'fake-client', clientSecret: 'fake-client-secret-0001', domains: [domain], defaultRole: 'member', groupRoles: {} };
+      secrets.add(body.clientSecret);
+      const answer = await t.request('PUT', '/v1/organizations/current/sso', { body, token: org.admin.token });
+      connected = { org, domain, clientId: 'fake-client', redirectUri: answer.body.redirectUri };
+    });
+    afterAll(() => fake?.close());
+
+    /** Our login redirect, the fake provider's code, our callback: the callback's status. */
+    const attempt = async () => {
+      const start = await t.get(`/v1/auth/sso/${connected.org.slug}/login`);
+      const back = await fetch(String(start.headers.location), { redirect: 'manual' });
+      const url = new URL(back.headers.get('location')!);
+      return t.get(`${url.pathname}${url.search}`);
+    };
+
+    it('accepts an honest one (the fake provider itself works)', async () => {
+      fake.forge = (input, keys) => fake.sign(input, keys.signing);
+      expect((await attempt()).status).toBe(200);
+      expect(await ssoUsers()).toBe(1);
+    });
+
+    it.each([
+      ['an ID token from the other IdP (issuer)', (f: FakeIdp) => (f.forge = (input, keys) => f.sign(input, keys.signing, { iss: oktaIssuer }))],
+      ['an ID token for another client (aud)', (f: FakeIdp) => (f.forge = (input, keys) => f.sign(input, keys.signing, { aud: 'someone-else' }))],
+      ['an expired ID token', (f: FakeIdp) => (f.forge = (input, keys) => f.sign(input, keys.signing, { exp: Math.floor(Date.now() / 1000) - 3600, iat: Math.floor(Date.now() / 1000) - 7200 }))],
+      ['a token signed with a key not in the JWKS', (f: FakeIdp) => (f.forge = (input, keys) => f.sign(input, keys.stranger))],
+      ['a wrong nonce', (f: FakeIdp) => (f.forge = (input, keys) => f.sign({ ...input, nonce: 'not-the-nonce-we-sent' }, keys.signing))],
+    ])('refuses %s with 401 and creates no user', async (_case, arrange) => {
+      const before = await ssoUsers();
+      arrange(fake);
+      const answer = await attempt();
+      expect(answer.status).toBe(401);
+      expect(answer.body.type).toMatch(/sso_login_failed/);
+      expect(await ssoUsers()).toBe(before);
+    });
+  });
+
+  it('never writes a client secret to a log line or an audit row', async () => {
+    expect(secrets.size).toBeGreaterThan(3);
+    const text = JSON.stringify(logs.lines);
+    const audit = JSON.stringify(await queryAsOwner(`select changes from audit_logs where entity_type = 'sso_connection'`));
+    for (const secret of secrets) {
+      expect(text).not.toContain(secret);
+      expect(audit).not.toContain(secret);
+    }
+    expect(logs.lines.some((line) => line.event === 'sso.connection_saved')).toBe(true);
   });
 
   it('maps groups to the highest role they grant, else the default', () => {

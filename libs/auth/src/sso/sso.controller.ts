@@ -43,6 +43,15 @@ const slugOf = (value: string): string => {
 export class SsoConnectionController {
   constructor(private readonly sso: SsoService) {}
 
+  @Get()
+  @Roles('admin')
+  @ApiOperation({ summary: "The organization's OpenID Connect connection, without its secret (admin)" })
+  @ApiOkResponse({ type: SsoConnectionDto })
+  @ApiNotFoundResponse({ description: 'The organization has no connection' })
+  get(): Promise<SsoConnectionDto> {
+    return this.sso.get();
+  }
+
   @Put()
   @Roles('admin')
   @ApiOperation({ summary: "Set the organization's OpenID Connect connection and claimed e-mail domains (admin)" })

@@ -102,15 +102,33 @@ export class SsoService {
     });
     this.strategies.delete(orgId);
     this.logger.log({ event: 'sso.connection_saved', orgId, provider: input.provider, issuer: saved.row.issuer, domains });
+    return this.view(saved.row, domains, saved.slug);
+  }
+
+  /** The organization's connection, without its secret; 404 when it has none. */
+  async get(): Promise<SsoConnectionDto> {
+    const orgId = this.context.requireOrgId();
+    const found = await this.uow.run(async (manager) => {
+      const row = await manager.findOne(SsoConnection, { where: { orgId } });
+      if (!row) return null;
+      const domains = await this.uow.query<{ domain: string }>('select domain from sso_domains where org_id = $1 order by domain', [orgId]);
+      const [{ slug }] = await this.uow.query<{ slug: string }>('select slug from organizations where id = $1', [orgId]);
+      return { row, domains: domains.map((d) => d.domain), slug };
+    });
+    if (!found) throw SsoError.notConfigured();
+    return this.view(found.row, found.domains, found.slug);
+  }
+
+  private view(row: SsoConnection, domains: string[], slug: string): SsoConnectionDto {
     return {
-      provider: saved.row.provider,
-      issuer: saved.row.issuer,
-      clientId: saved.row.clientId,
+      provider: row.provider,
+      issuer: row.issuer,
+      clientId: row.clientId,
       domains,
-      defaultRole: saved.row.defaultRole,
-      groupRoles: saved.row.groupRoles,
-      redirectUri: this.redirectUri(saved.slug),
-      updatedAt: saved.row.updatedAt.toISOString(),
+      defaultRole: row.defaultRole,
+      groupRoles: row.groupRoles,
+      redirectUri: this.redirectUri(slug),
+      updatedAt: row.updatedAt.toISOString(),
     };
   }
 
@@ -262,8 +280,9 @@ export class SsoService {
       let user = await manager.findOne(User, { where: { orgId, source: 'sso', externalId }, lock: { mode: 'pessimistic_write' } });
       if (!user) {
         const holder = await manager.createQueryBuilder(User, 'user').where('user.orgId = :orgId and lower(user.email) = :email', { orgId, email }).setLock('pessimistic_write').getOne();
-        // A local account of the same e-mail is linked to its identity; one linked to another identity is not taken over.
-        if (holder && holder.externalId !== null) {
+        // An account of the same e-mail (local, invited, or synced from the user service) is this person: it is
+        // linked and activated, not duplicated. One already linked to another SSO identity is not taken over.
+        if (holder?.source === 'sso' && holder.externalId !== externalId) {
           this.logger.warn({ event: 'sso.refused', orgId, reason: 'e-mail belongs to another identity', userId: holder.id });
           throw SsoError.loginFailed();
         }
@@ -274,9 +293,16 @@ export class SsoService {
         throw SsoError.loginFailed();
       }
       const created = !user;
-      user ??= manager.create(User, { orgId, email, passwordHash: null, tokenVersion: 0 });
-      Object.assign(user, { name, role, status: 'active', source: 'sso', externalId });
+      user ??= manager.create(User, { orgId, email, passwordHash: null, tokenVersion: 0, source: 'sso', externalId });
+      // A user the user service manages keeps its link to it (its id there); the login finds it by e-mail.
+      if (user.source === 'local') Object.assign(user, { source: 'sso', externalId });
+      Object.assign(user, { name, role, status: 'active' });
       const saved = await manager.save(user);
+      // Signing in is what an open invitation was for: it is spent.
+      await this.uow.query(`update invitations set used_at = now(), token_ciphertext = null where org_id = $1 and user_id = $2 and used_at is null and replaced_at is null`, [
+        orgId,
+        saved.id,
+      ]);
       this.logger.log({ event: created ? 'sso.user_created' : 'sso.login', orgId, userId: saved.id, role });
       return this.tokens.issue({ id: saved.id, orgId, role: saved.role, tokenVersion: saved.tokenVersion });
     });
