@@ -33,6 +33,8 @@ export interface Config {
   };
   webhookMaxAttempts: number;
   webhookBackoffMs: number;
+  /** Events per provider queue that one worker process handles at once. */
+  webhookConcurrency: number;
   /** How long a rotated-out webhook secret keeps verifying signatures. */
   webhookSecretGraceSeconds: number;
   simulators: boolean;
@@ -185,6 +187,7 @@ export function parseConfig(env: Env): Config {
     },
     webhookMaxAttempts: r.int('WEBHOOK_MAX_ATTEMPTS', 5, 1, 50),
     webhookBackoffMs: r.int('WEBHOOK_BACKOFF_MS', 1000, 0, 3_600_000),
+    webhookConcurrency: r.int('WEBHOOK_CONCURRENCY', 8, 1, 64),
     webhookSecretGraceSeconds: r.int('WEBHOOK_SECRET_GRACE', 86_400, 0, 30 * 86400),
     simulators: r.oneOf('SIMULATORS', ['on', 'off'] as const, 'on') === 'on',
     metricsToken: r.optional('METRICS_TOKEN'),
