@@ -11,6 +11,8 @@
  *   --only a,b  only the named ratios, checks and latencies (while working on them; the JSON then lacks the others)
  *   --out     where the results go (default bench/results.json; bench/results.quick.json with --quick, gitignored)
  *   BENCH_NODE=/path/to/node   runs every server a second time on that Node and records both (ratiosByNode)
+ *   BENCH_CPU_PROF=<dir>       the API and workers run with `node --cpu-prof`, a .cpuprofile each in <dir> (profiling
+ *                              costs CPU itself: figures from such a run are for finding hot spots, not for the record)
  *   PG_BASE_URL                another PostgreSQL (default postgres://postgres@127.0.0.1:5432)
  */
 const crypto = require('node:crypto');
@@ -150,7 +152,8 @@ async function startServer(ctx, name) {
   const port = await processes.freePort();
   const script = { api: API_MAIN, worker: WORKER_MAIN, baseline: BASELINE_MAIN }[server.kind];
   // cwd is the run directory: no .env of a developer's can leak into what we measure.
-  const handle = processes.start(`${ctx.label}-${name}`, ctx.nodeBin, [script], { env: serverEnv(ctx, name, port), logDir: runDir, cwd: runDir });
+  const profile = process.env.BENCH_CPU_PROF && server.kind !== 'baseline' ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`, `--cpu-prof-name=${ctx.label}-${name}-${Date.now()}.cpuprofile`] : [];
+  const handle = processes.start(`${ctx.label}-${name}`, ctx.nodeBin, [...profile, script], { env: serverEnv(ctx, name, port), logDir: runDir, cwd: runDir });
   const base = `http://127.0.0.1:${port}`;
   const probe = server.kind === 'baseline' ? '/hello' : '/health/live';
   // Any HTTP answer means a baseline listens (its one route may be another).
