@@ -7,6 +7,8 @@
  *               read the user joined with its organization, refuse a stale token, answer the same body
  *   users-list  GET /v1/users?limit=20: verify the token, then in one transaction bound to the tenant read the newest
  *               page and its total with `count(*) over ()`, answer {data, meta}
+ *   echo        POST /v1/webhooks/:orgSlug/:provider: read the JSON body (Fastify's own parser) and answer 202 with the
+ *               ingest route's body shape; no signature, no database, no queue (the floor under webhook ingest)
  * Env: PORT, HOST, LOG_LEVEL, and for the database routes DATABASE_URL (the app role), DATABASE_POOL_SIZE, JWT_SECRET.
  */
 const crypto = require('node:crypto');
@@ -119,6 +121,11 @@ function databaseRoutes() {
 if (mode === 'hello') {
   app.get('/hello', (_request, reply) => {
     void reply.send({ status: 'ok' });
+  });
+} else if (mode === 'echo') {
+  app.post('/v1/webhooks/:orgSlug/:provider', (request, reply) => {
+    const events = Array.isArray(request.body) ? request.body : [request.body];
+    void reply.code(202).send({ results: events.map((event) => ({ id: typeof event?.id === 'string' ? event.id : null, status: 'accepted' })) });
   });
 } else {
   databaseRoutes();

@@ -1,4 +1,6 @@
 'use strict';
+const { randomUUID } = require('node:crypto');
+const { Webhook } = require('standardwebhooks');
 /**
  * What `npm run bench` measures. A ratio compares a subject with a baseline, each a server (see SERVERS) and a
  * request; `value` is baseline ÷ subject on CPU time per request (≥ 1: as cheap as the baseline), or subject ÷
@@ -8,15 +10,25 @@
  * Fields:
  *   name, goal: { metric: 'cpu' | 'throughput', min }     the figure the goal holds on, and its threshold
  *   load: a key of the run profile's amounts ('light' | 'db' | 'redisDown')
- *   subject / baseline: { server, path, method?, body?(n), token?, load?, expectErrors?, warmup?, before?(ctx), after?(ctx) }
- *     path: may name a seeded id, as in '/v1/users/{userId}'
+ *   subject / baseline: { server, path, method?, body?(n), headers?(n, payload, ctx), eventsPerRequest?, token?, load?,
+ *                         expectErrors?, warmup?, before?(ctx), after?(ctx) }
+ *     path: may name a seeded value, as in '/v1/users/{userId}' or '/v1/webhooks/{orgSlug}/user-service'
  *     method, body: for writes; body(n) makes the n-th request's JSON body
+ *     headers: further headers of the n-th request computed from its exact payload (a signature); with it, every
+ *       round's bodies and headers are made before the round starts, so signing costs the load generator nothing
+ *       while it sends
+ *     eventsPerRequest: what one request carries (a batch of 100 events: 100); per-event figures and a throughput
+ *       ratio in events per second follow from it
  *     load: this side's own amount, when it differs from the ratio's
  *     token: which seeded token goes in `authorization` ('admin')
  *     expectErrors: non-2xx answers are recorded, not a failure of the figure
  *     before/after: run around each of this side's rounds (e.g. stop Redis, then start it again)
- *   limits: [{ side, figure, max }]  further goals on one side's figure (e.g. p99 in ms)
+ *   limits: [{ side, figure, max, inclusive?, atPeakShare? }]  further goals on one side's figure (e.g. p99 in ms);
+ *     atPeakShare: 0.8 measures the figure in rounds of its own, paced at 80% of that side's median peak rate
  */
+
+/** Events per request in the batch side of webhook_batch_events_per_s. */
+const BATCH = 100;
 
 /** The servers a ratio may name: the built API with env overrides, or a bare Fastify baseline (baseline-server.js). */
 const SERVERS = {
@@ -28,7 +40,16 @@ const SERVERS = {
   'bare-hello': { kind: 'baseline', env: () => ({ BASELINE: 'hello' }) },
   'bare-auth-me': { kind: 'baseline', env: (ctx) => ({ BASELINE: 'auth-me', DATABASE_URL: ctx.urls.appUrl }) },
   'bare-users-list': { kind: 'baseline', env: (ctx) => ({ BASELINE: 'users-list', DATABASE_URL: ctx.urls.appUrl }) },
+  'bare-echo': { kind: 'baseline', env: () => ({ BASELINE: 'echo' }) },
+  // The worker backlog: an API and workers on a Redis prefix of their own, so that no job of another ratio is there.
+  'api-backlog': { kind: 'api', env: (ctx) => ({ REDIS_PREFIX: backlogPrefix(ctx) }) },
+  'worker-one-at-a-time': { kind: 'worker', env: (ctx) => ({ REDIS_PREFIX: backlogPrefix(ctx), WORKER_QUEUES: 'user-service', WEBHOOK_CONCURRENCY: '1' }) },
+  'worker-default': { kind: 'worker', env: (ctx) => ({ REDIS_PREFIX: backlogPrefix(ctx), WORKER_QUEUES: 'user-service' }) },
 };
+
+function backlogPrefix(ctx) {
+  return `tenantry-bench-${ctx.runId}-${ctx.label}-backlog`;
+}
 
 const RATIOS = [
   {
@@ -94,6 +115,62 @@ const RATIOS = [
     subject: { server: 'api', path: '/v1/users/{userId}', method: 'PATCH', body: renamed, token: 'admin' },
     baseline: { server: 'api-audit-off', path: '/v1/users/{userId}', method: 'PATCH', body: renamed, token: 'admin' },
   },
+  {
+    // Signed single events (a new event id each), stored and enqueued by the API ÷ a bare Fastify route that parses the
+    // same body and answers 202. p99 is held at 80% of the API's peak rate, in paced rounds of its own.
+    name: 'webhook_ingest_vs_bare_echo',
+    goal: { metric: 'cpu', min: 0.4 },
+    limits: [{ side: 'subject', figure: 'p99Ms', max: 50, inclusive: true, atPeakShare: 0.8, label: 'p99 at 80% of the peak rate ≤ 50 ms' }],
+    load: 'ingest',
+    subject: { server: 'api', path: '/v1/webhooks/{orgSlug}/user-service', method: 'POST', body: userEvent, headers: signed },
+    baseline: { server: 'bare-echo', path: '/v1/webhooks/{orgSlug}/user-service', method: 'POST', body: userEvent, headers: signed },
+  },
+  {
+    // By throughput in events: batches of 100 events a request ÷ one event a request, on the same API.
+    name: 'webhook_batch_events_per_s',
+    goal: { metric: 'throughput', min: 10 },
+    load: 'ingest',
+    subject: { server: 'api', path: '/v1/webhooks/{orgSlug}/user-service', method: 'POST', body: userEventBatch, headers: signed, eventsPerRequest: BATCH, load: 'batch' },
+    baseline: { server: 'api', path: '/v1/webhooks/{orgSlug}/user-service', method: 'POST', body: userEvent, headers: signed },
+  },
+];
+
+/** One user-service event, its id and record new each time: a duplicate would be stored and enqueued by nobody. */
+function userEvent() {
+  const id = randomUUID();
+  return { id: `evt_${id}`, type: 'user.updated', occurredAt: new Date().toISOString(), data: { externalId: `ext_${id}`, email: `${id}@sync.bench.test`, name: `Synced ${id.slice(0, 8)}`, role: 'member' } };
+}
+
+function userEventBatch() {
+  return Array.from({ length: BATCH }, userEvent);
+}
+
+const signers = new Map();
+/** Standard Webhooks headers over the exact payload, with the organization's secret from the seed. */
+function signed(n, payload, ctx) {
+  const secret = ctx.tokens.webhookSecret;
+  if (!signers.has(secret)) signers.set(secret, new Webhook(secret));
+  const msgId = `msg_${randomUUID()}`;
+  return { 'webhook-id': msgId, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': signers.get(secret).sign(msgId, new Date(), payload) };
+}
+
+/**
+ * Worker throughput on a backlog: `events` user-service events are ingested through `api` (batches of 100) while no
+ * worker runs, then a worker (`sides`, interleaved per round) starts and drains them; its rate is events ÷ the span
+ * from the first event processed to the last (processed_at), which leaves the worker's start-up out. value =
+ * subject ÷ baseline events per second.
+ */
+const BACKLOGS = [
+  {
+    name: 'worker_batched_vs_single',
+    goal: { metric: 'throughput', min: 3 },
+    api: 'api-backlog',
+    provider: 'user-service',
+    subject: { server: 'worker-default', label: 'WEBHOOK_CONCURRENCY default (8)' },
+    baseline: { server: 'worker-one-at-a-time', label: 'WEBHOOK_CONCURRENCY=1' },
+    makeEvent: userEvent,
+    sign: signed,
+  },
 ];
 
 /** A new name each time: a PATCH that changes nothing writes nothing, and would audit nothing. */
@@ -123,4 +200,4 @@ const LATENCIES = [
  */
 const CHECKS = [{ name: 'throttle_limit_holds', server: 'api-limit-100', path: '/v1/auth/me', token: 'admin', concurrent: 1000, limit: 100 }];
 
-module.exports = { SERVERS, RATIOS, CHECKS, LATENCIES };
+module.exports = { SERVERS, RATIOS, CHECKS, LATENCIES, BACKLOGS };

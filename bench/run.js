@@ -8,8 +8,11 @@
  *   --quick   fewer requests (under 3 minutes on two cores); the figures are rougher
  *   --smoke   a quick run that only checks that the bench completes and that every ratio is a number (CI); it writes
  *             to a temporary file unless --out says where, and never judges a goal
+ *   --only a,b  only the named ratios, checks and latencies (while working on them; the JSON then lacks the others)
  *   --out     where the results go (default bench/results.json; bench/results.quick.json with --quick, gitignored)
  *   BENCH_NODE=/path/to/node   runs every server a second time on that Node and records both (ratiosByNode)
+ *   BENCH_CPU_PROF=<dir>       the API and workers run with `node --cpu-prof`, a .cpuprofile each in <dir> (profiling
+ *                              costs CPU itself: figures from such a run are for finding hot spots, not for the record)
  *   PG_BASE_URL                another PostgreSQL (default postgres://postgres@127.0.0.1:5432)
  */
 const crypto = require('node:crypto');
@@ -18,14 +21,15 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const processes = require('./lib/processes');
-const { fire, measureRound, summarize } = require('./lib/load');
+const { fire, measureRound, summarize, median } = require('./lib/load');
 const { request } = require('./lib/http');
 const database = require('./lib/database');
-const { SERVERS, RATIOS, CHECKS, LATENCIES } = require('./ratios');
+const all = require('./ratios');
 
 const ROOT = path.resolve(__dirname, '..');
 const API_MAIN = path.join(ROOT, 'dist', 'apps', 'api', 'src', 'main.js');
 const BASELINE_MAIN = path.join(__dirname, 'baseline-server.js');
+const WORKER_MAIN = path.join(ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
@@ -34,6 +38,10 @@ const option = (name) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const smoke = flag('--smoke');
+const only = option('--only')?.split(',');
+const chosen = (list) => (only ? list.filter((item) => only.includes(item.name)) : list);
+const { SERVERS } = all;
+const [RATIOS, CHECKS, LATENCIES, BACKLOGS] = [all.RATIOS, all.CHECKS, all.LATENCIES, all.BACKLOGS].map(chosen);
 const quick = smoke || flag('--quick');
 
 /**
@@ -42,8 +50,15 @@ const quick = smoke || flag('--quick');
  * 10 ms granularity of /proc CPU times, not the route.
  */
 const PROFILE = quick
-  ? { rounds: 3, connections: 16, warmup: { light: 3000, db: 1500 }, amount: { light: 30000, db: 800, redisDown: 800 } }
-  : { rounds: 3, connections: 16, warmup: { light: 20000, db: 6000 }, amount: { light: 150000, db: 4000, redisDown: 4000 } };
+  ? { rounds: 3, connections: 16, warmup: { light: 3000, db: 1500, ingest: 1000, batch: 20 }, amount: { light: 30000, db: 800, redisDown: 800, ingest: 1500, batch: 80 }, backlog: { events: 1000, rounds: 3 } }
+  : { rounds: 3, connections: 16, warmup: { light: 20000, db: 6000, ingest: 3000, batch: 60 }, amount: { light: 150000, db: 4000, redisDown: 4000, ingest: 6000, batch: 300 }, backlog: { events: 4000, rounds: 3 } };
+// Smoke only checks that each figure comes out: the webhook figures, which store every event they send and start
+// workers, stay tiny there (a few seconds in all).
+if (smoke) {
+  Object.assign(PROFILE.warmup, { ingest: 100, batch: 2 });
+  Object.assign(PROFILE.amount, { ingest: 200, batch: 10 });
+  PROFILE.backlog = { events: 100, rounds: 1 };
+}
 const REQUEST_TIMEOUT_SEC = 10;
 
 const runId = `${Date.now().toString(36)}_${crypto.randomBytes(3).toString('hex')}`;
@@ -125,7 +140,9 @@ function serverEnv(ctx, name, port) {
     RATE_LIMIT_LOGIN_PER_IP: '1000000',
     RATE_LIMIT_LOGIN_PER_EMAIL: '1000000',
     RATE_LIMIT_API_PER_USER: '1000000000',
+    RATE_LIMIT_WEBHOOKS_PER_ORG: '1000000',
     SIMULATORS: 'off',
+    ...(server.kind === 'worker' ? { WORKER_HEALTH_PORT: String(port) } : {}),
     ...server.env(ctx),
   };
 }
@@ -133,15 +150,16 @@ function serverEnv(ctx, name, port) {
 async function startServer(ctx, name) {
   const server = SERVERS[name];
   const port = await processes.freePort();
-  const script = server.kind === 'api' ? API_MAIN : BASELINE_MAIN;
+  const script = { api: API_MAIN, worker: WORKER_MAIN, baseline: BASELINE_MAIN }[server.kind];
   // cwd is the run directory: no .env of a developer's can leak into what we measure.
-  const handle = processes.start(`${ctx.label}-${name}`, ctx.nodeBin, [script], { env: serverEnv(ctx, name, port), logDir: runDir, cwd: runDir });
+  const profile = process.env.BENCH_CPU_PROF && server.kind !== 'baseline' ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`, `--cpu-prof-name=${ctx.label}-${name}-${Date.now()}.cpuprofile`] : [];
+  const handle = processes.start(`${ctx.label}-${name}`, ctx.nodeBin, [...profile, script], { env: serverEnv(ctx, name, port), logDir: runDir, cwd: runDir });
   const base = `http://127.0.0.1:${port}`;
-  const probe = server.kind === 'api' ? '/health/live' : '/hello';
+  const probe = server.kind === 'baseline' ? '/hello' : '/health/live';
   // Any HTTP answer means a baseline listens (its one route may be another).
   await processes.waitUntil(handle, async () => {
     const response = await request(base + probe, { timeoutMs: 2000 });
-    return server.kind === 'api' ? response.ok : true;
+    return server.kind === 'baseline' ? true : response.ok;
   }, { what: 'listening', timeoutMs: 60000 });
   return { name, handle, base, pid: handle.pid, warmed: new Set() };
 }
@@ -163,8 +181,10 @@ async function seed(base) {
   const { results } = await call(base, 'POST', '/v1/users/bulk', { token: admin.accessToken, body: { users } });
   const created = results.filter((r) => r.status === 'created').length;
   if (created !== SEED_USERS) throw new Error(`bulk create made ${created} of ${SEED_USERS} users: ${JSON.stringify(results.slice(0, 3))}`);
+  // The secret a service signs its webhooks with, as an admin gets it.
+  const { secret } = await call(base, 'POST', '/v1/integrations/user-service/webhook-secret', { token: admin.accessToken, body: {} });
   // Not only tokens: the ids that some routes name (a user to PATCH, the organization whose audit rows are generated).
-  return { admin: admin.accessToken, orgId: org.id, userId: results[0].id };
+  return { admin: admin.accessToken, orgId: org.id, orgSlug: ORG.slug, userId: results[0].id, webhookSecret: secret };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -177,10 +197,26 @@ function requestOf(ctx, server, side) {
   return { pid: server.pid, url: server.base + path, headers, method: side.method ?? 'GET', body: side.body };
 }
 
+/**
+ * For a side whose requests carry headers computed from their payload (`headers(n, payload, ctx)`: a signature), the
+ * `amount` requests of a round made before it starts, plus one spare per connection (autocannon sets up one request
+ * per connection ahead). Made right before each round: a signature's timestamp must be recent.
+ */
+function prepare(ctx, side, amount) {
+  if (!side.headers) return undefined;
+  return Array.from({ length: amount + PROFILE.connections }, (_, n) => {
+    const body = JSON.stringify(side.body(n));
+    return { body, headers: side.headers(n, body, ctx) };
+  });
+}
+
 /** The first answer of a side, checked before any load: a broken route fails its figure here, with its body. */
 async function probeSide(ctx, server, side) {
   const { url, headers, method, body } = requestOf(ctx, server, side);
-  const response = await request(url, { method, headers, body: body?.(-1), timeoutMs: REQUEST_TIMEOUT_SEC * 1000 });
+  const [signed] = prepare(ctx, side, 1 - PROFILE.connections) ?? [];
+  const response = signed
+    ? await request(url, { method, headers: { ...headers, ...signed.headers }, rawBody: signed.body, timeoutMs: REQUEST_TIMEOUT_SEC * 1000 })
+    : await request(url, { method, headers, body: body?.(-1), timeoutMs: REQUEST_TIMEOUT_SEC * 1000 });
   if (!response.ok) throw new Error(`${side.server} ${side.path} answered ${response.status}: ${response.text.slice(0, 300)}`);
 }
 
@@ -201,9 +237,10 @@ async function measureRatio(ctx, ratio, servers) {
     await probeSide(ctx, server, side);
     // Once per running server and route: a server that served this route before is warm already.
     const warmup = side.warmup ?? PROFILE.warmup[side.load ?? ratio.load] ?? 0;
-    if (warmup === 0 || server.warmed.has(side.path)) continue;
-    await fire({ ...requestOf(ctx, server, side), amount: warmup, connections: PROFILE.connections, timeoutSec: REQUEST_TIMEOUT_SEC });
-    server.warmed.add(side.path);
+    const warmKey = `${side.path} ${side.eventsPerRequest ?? 1}`;
+    if (warmup === 0 || server.warmed.has(warmKey)) continue;
+    await fire({ ...requestOf(ctx, server, side), prepared: prepare(ctx, side, warmup), amount: warmup, connections: PROFILE.connections, timeoutSec: REQUEST_TIMEOUT_SEC });
+    server.warmed.add(warmKey);
   }
   // A, B, A, B, A, B: whatever else the machine does in the meantime lands on both sides alike.
   for (let round = 0; round < PROFILE.rounds; round++) {
@@ -211,8 +248,9 @@ async function measureRatio(ctx, ratio, servers) {
       if (side.before) await side.before(ctx);
       try {
         const server = servers[side.server];
+        const prepared = prepare(ctx, side, amountOf(side));
         rounds[sideName].push(
-          await measureRound({ ...requestOf(ctx, server, side), amount: amountOf(side), connections: PROFILE.connections, timeoutSec: REQUEST_TIMEOUT_SEC }),
+          await measureRound({ ...requestOf(ctx, server, side), prepared, amount: amountOf(side), connections: PROFILE.connections, timeoutSec: REQUEST_TIMEOUT_SEC }),
         );
       } finally {
         if (side.after) await side.after(ctx);
@@ -221,13 +259,39 @@ async function measureRatio(ctx, ratio, servers) {
   }
   const subject = summarize(rounds.subject);
   const baseline = summarize(rounds.baseline);
-  const errors = [figureErrors('subject', ratio.subject, rounds.subject), figureErrors('baseline', ratio.baseline, rounds.baseline)].filter(Boolean);
+  // Figures a limit holds at a paced rate: rounds of their own at a share of that side's median peak rate.
+  const paced = {};
+  for (const limit of ratio.limits || []) {
+    if (!limit.atPeakShare || paced[limit.side]) continue;
+    const side = sides[limit.side];
+    const server = servers[side.server];
+    const peak = (limit.side === 'subject' ? subject : baseline).reqPerSec;
+    const rate = Math.max(1, Math.round(peak * limit.atPeakShare));
+    const pacedRounds = [];
+    for (let i = 0; i < PROFILE.rounds; i++) {
+      const prepared = prepare(ctx, side, amountOf(side));
+      pacedRounds.push(
+        await measureRound({ ...requestOf(ctx, server, side), prepared, amount: amountOf(side), connections: PROFILE.connections, timeoutSec: REQUEST_TIMEOUT_SEC, overallRate: rate }),
+      );
+    }
+    rounds[`${limit.side}Paced`] = pacedRounds;
+    paced[limit.side] = { rate, ...summarize(pacedRounds), error: figureErrors(`${limit.side} paced at ${rate} req/s`, side, pacedRounds) };
+  }
+  const errors = [
+    figureErrors('subject', ratio.subject, rounds.subject),
+    figureErrors('baseline', ratio.baseline, rounds.baseline),
+    ...Object.values(paced).map((p) => p.error),
+  ].filter(Boolean);
 
-  const value =
-    ratio.goal.metric === 'throughput' ? subject.reqPerSec / baseline.reqPerSec : baseline.cpuUsPerReq / subject.cpuUsPerReq;
+  // Per event when a request carries several: a batch's figures compare with single events'.
+  const perRequest = { subject: ratio.subject.eventsPerRequest ?? 1, baseline: ratio.baseline.eventsPerRequest ?? 1 };
+  const throughputRatio = (subject.reqPerSec * perRequest.subject) / (baseline.reqPerSec * perRequest.baseline);
+  const cpuRatio = baseline.cpuUsPerReq / perRequest.baseline / (subject.cpuUsPerReq / perRequest.subject);
+  const value = ratio.goal.metric === 'throughput' ? throughputRatio : cpuRatio;
   const limits = (ratio.limits || []).map((limit) => {
-    const actual = (limit.side === 'subject' ? subject : baseline)[limit.figure];
-    return { ...limit, value: round(actual, 1), pass: actual !== null && actual < limit.max };
+    const actual = (limit.atPeakShare ? paced[limit.side] : limit.side === 'subject' ? subject : baseline)[limit.figure];
+    const pass = actual !== null && (limit.inclusive ? actual <= limit.max : actual < limit.max);
+    return { ...limit, value: round(actual, 1), pass, ...(limit.atPeakShare ? { rate: paced[limit.side].rate } : {}) };
   });
   const valid = errors.length === 0 && Number.isFinite(value);
   const entry = {
@@ -236,23 +300,36 @@ async function measureRatio(ctx, ratio, servers) {
     pass: valid && value >= ratio.goal.min && limits.every((l) => l.pass),
     detail: {
       metric: ratio.goal.metric,
-      subject: { server: ratio.subject.server, path: ratio.subject.path, ...figures(subject) },
-      baseline: { server: ratio.baseline.server, path: ratio.baseline.path, ...figures(baseline) },
-      cpuRatio: round(baseline.cpuUsPerReq / subject.cpuUsPerReq, 3),
-      throughputRatio: round(subject.reqPerSec / baseline.reqPerSec, 3),
+      subject: { server: ratio.subject.server, path: ratio.subject.path, ...figures(subject, perRequest.subject) },
+      baseline: { server: ratio.baseline.server, path: ratio.baseline.path, ...figures(baseline, perRequest.baseline) },
+      cpuRatio: round(cpuRatio, 3),
+      throughputRatio: round(throughputRatio, 3),
+      ...(perRequest.subject !== 1 || perRequest.baseline !== 1 ? { per: 'event', eventsPerRequest: perRequest } : {}),
       rounds: PROFILE.rounds,
       amountPerRound: { subject: amount, baseline: amountOf(ratio.baseline) },
-      ...(limits.length ? { limits: limits.map(({ label, value: v, max, pass }) => ({ label, value: v, max, pass })) } : {}),
+      ...(limits.length
+        ? {
+            limits: limits.map(({ label, value: v, max, inclusive, pass, rate, atPeakShare, side }) => ({
+              label,
+              value: v,
+              max,
+              ...(inclusive ? { inclusive } : {}),
+              pass,
+              ...(rate ? { pacedAtReqPerSec: rate, share: atPeakShare, pacedReqPerSec: round(paced[side].reqPerSec, 1), pacedP50Ms: paced[side].p50Ms } : {}),
+            })),
+          }
+        : {}),
       ...(errors.length ? { errors } : {}),
     },
   };
-  return { entry, raw: { subject: rounds.subject, baseline: rounds.baseline } };
+  return { entry, raw: rounds };
 }
 
-function figures(side) {
+function figures(side, eventsPerRequest = 1) {
   return {
     cpuUsPerReq: round(side.cpuUsPerReq, 1),
     reqPerSec: round(side.reqPerSec, 1),
+    ...(eventsPerRequest !== 1 ? { eventsPerRequest, cpuUsPerEvent: round(side.cpuUsPerReq / eventsPerRequest, 1), eventsPerSec: round(side.reqPerSec * eventsPerRequest, 1) } : {}),
     p99Ms: side.p99Ms,
     requests: side.requests,
     non2xx: side.non2xx,
@@ -306,12 +383,123 @@ async function measureLatency(ctx, latency, server) {
   };
 }
 
+/**
+ * One worker-backlog ratio (see BACKLOGS in ratios.js). Per round and side: `events` fresh events ingested through
+ * the API in signed batches of 100 while no worker runs, then the side's worker started, those of its events not yet
+ * processed counted every 100 ms until none are left (a failed or dead one fails the figure), the worker stopped. A side's rate is its events ÷ the
+ * span between the first and the last `processed_at`, which leaves the worker's start-up out; its wall time from
+ * spawn to drained is recorded beside it.
+ */
+async function measureBacklog(ctx, backlog, api) {
+  const events = PROFILE.backlog.events;
+  const batch = 100;
+  const orgId = ctx.tokens.orgId;
+  const url = `${api.base}/v1/webhooks/${ctx.tokens.orgSlug}/${backlog.provider}`;
+  // The ingest ratios leave their events unprocessed (no worker ran there), and a worker's relay hands any event
+  // left waiting to a queue: they would be drained in this measurement. This is the run's own database.
+  await database.withClient(ctx.urls.ownerUrl, (client) =>
+    client.query(`update webhook_events set status = 'dead', last_error = 'bench: left by an ingest ratio' where status <> 'processed' and status <> 'dead'`),
+  );
+  const rounds = { subject: [], baseline: [] };
+  for (let roundNo = 0; roundNo < PROFILE.backlog.rounds; roundNo++) {
+    for (const sideName of ['subject', 'baseline']) {
+      const side = backlog[sideName];
+      const tag = `evt_bk${roundNo}${sideName[0]}_${crypto.randomBytes(4).toString('hex')}_`;
+      for (let sent = 0; sent < events; sent += batch) {
+        const payload = JSON.stringify(Array.from({ length: Math.min(batch, events - sent) }, (_, i) => ({ ...backlog.makeEvent(), id: `${tag}${sent + i}` })));
+        const response = await request(url, { method: 'POST', headers: backlog.sign(sent, payload, ctx), rawBody: payload, timeoutMs: REQUEST_TIMEOUT_SEC * 1000 });
+        const accepted = response.json?.results?.filter((r) => r.status === 'accepted').length;
+        if (response.status !== 202 || accepted !== Math.min(batch, events - sent)) {
+          throw new Error(`ingesting the backlog: ${response.status}, ${accepted} accepted: ${response.text.slice(0, 300)}`);
+        }
+      }
+      const spawned = Date.now();
+      const worker = await startServer(ctx, side.server);
+      let pending;
+      let cpuAfter;
+      const cpuBefore = processes.cpuMicros(worker.pid);
+      try {
+        await processes.waitUntil(worker.handle, async () => {
+          try {
+            const { rows } = await database.withClient(ctx.urls.ownerUrl, (client) =>
+              client.query(`select status, count(*)::int as n from webhook_events where org_id = $1 and event_id like $2 and status <> 'processed' group by status`, [
+                orgId,
+                `${tag}%`,
+              ]),
+            );
+            pending = Object.fromEntries(rows.map((row) => [row.status, row.n]));
+            if (pending.dead || pending.failed) throw Object.assign(new Error(`events failed: ${JSON.stringify(pending)}`), { fatal: true });
+            return rows.length === 0;
+          } catch (error) {
+            pending = error.message;
+            throw error;
+          }
+        }, { what: () => `done with ${events} events (left: ${JSON.stringify(pending)})`, timeoutMs: 120000 });
+      } finally {
+        if (!worker.handle.exited) cpuAfter = processes.cpuMicros(worker.pid);
+        await processes.stop(worker.handle);
+      }
+      const drained = Date.now();
+      const { rows } = await database.withClient(ctx.urls.ownerUrl, (client) =>
+        client.query(
+          `select count(*)::int as n, extract(epoch from max(processed_at) - min(processed_at))::float8 as span
+             from webhook_events where org_id = $1 and event_id like $2 and status = 'processed'`,
+          [orgId, `${tag}%`],
+        ),
+      );
+      const { n, span } = rows[0];
+      if (n !== events) throw new Error(`${side.server}: ${n} of ${events} events processed`);
+      rounds[sideName].push({
+        events,
+        spanSec: round(span, 3),
+        eventsPerSec: round((n - 1) / span, 1),
+        wallSec: round((drained - spawned) / 1000, 2),
+        // From the moment it answered its health check (processing had begun) to drained: an upper bound per event.
+        cpuUsPerEventAfterReady: round((cpuAfter - cpuBefore) / n, 1),
+      });
+    }
+  }
+  const medianOf = (sideRounds, key) => median(sideRounds.map((r) => r[key]));
+  const subject = medianOf(rounds.subject, 'eventsPerSec');
+  const baseline = medianOf(rounds.baseline, 'eventsPerSec');
+  const value = subject / baseline;
+  const valid = Number.isFinite(value);
+  const sideDetail = (sideName) => ({
+    server: backlog[sideName].server,
+    label: backlog[sideName].label,
+    eventsPerSec: medianOf(rounds[sideName], 'eventsPerSec'),
+    spanSec: medianOf(rounds[sideName], 'spanSec'),
+    wallSec: medianOf(rounds[sideName], 'wallSec'),
+  });
+  return {
+    entry: {
+      value: valid ? round(value, 3) : null,
+      goal: `events per second ≥ ${backlog.goal.min}`,
+      pass: valid && value >= backlog.goal.min,
+      detail: { metric: 'eventsPerSec', events, rounds: PROFILE.backlog.rounds, subject: sideDetail('subject'), baseline: sideDetail('baseline') },
+    },
+    raw: rounds,
+  };
+}
+
 /** Every ratio and check on one Node binary, each step on servers started for it. */
 async function runSuite(ctx) {
   const running = {};
-  const plan = [...CHECKS.map((check) => ({ check })), ...RATIOS.map((ratio) => ({ ratio })), ...LATENCIES.map((latency) => ({ latency }))];
+  const plan = [
+    ...CHECKS.map((check) => ({ check })),
+    ...RATIOS.map((ratio) => ({ ratio })),
+    ...BACKLOGS.map((backlog) => ({ backlog })),
+    ...LATENCIES.map((latency) => ({ latency })),
+  ];
+  // A backlog's workers start and stop per round (measureBacklog); only its API runs throughout.
   const serversOf = (step) =>
-    step.check ? [step.check.server] : step.latency ? [step.latency.server] : [step.ratio.subject.server, step.ratio.baseline.server];
+    step.check
+      ? [step.check.server]
+      : step.latency
+        ? [step.latency.server]
+        : step.backlog
+          ? [step.backlog.api]
+          : [step.ratio.subject.server, step.ratio.baseline.server];
   const ratios = {};
   const checks = {};
   const raw = {};
@@ -338,6 +526,17 @@ async function runSuite(ctx) {
       if (step.check) {
         log(`${ctx.label}: check ${step.check.name}`);
         checks[step.check.name] = await runCheck(ctx, step.check, running[step.check.server]);
+      } else if (step.backlog) {
+        const { backlog } = step;
+        log(`${ctx.label}: ${backlog.name} (${backlog.subject.server} vs ${backlog.baseline.server}, ${PROFILE.backlog.events} events a round)`);
+        try {
+          const { entry, raw: rawRounds } = await measureBacklog(ctx, backlog, running[backlog.api]);
+          ratios[backlog.name] = entry;
+          raw[backlog.name] = rawRounds;
+        } catch (error) {
+          console.error(`\n!!! ${backlog.name} FAILED: ${error.message}\n`);
+          ratios[backlog.name] = { value: null, goal: `events per second ≥ ${backlog.goal.min}`, pass: false, detail: { errors: [error.message] } };
+        }
       } else if (step.latency) {
         const { latency } = step;
         log(`${ctx.label}: ${latency.name} (${latency.server} ${latency.paths.join(', ')})`);
@@ -396,7 +595,10 @@ function table(title, suite) {
       fmt(s.p99Ms),
       fmt(b.p99Ms),
     ]);
-    for (const limit of d.limits || []) rows.push([`  ${limit.label}`, fmt(limit.value), `< ${limit.max}`, limit.pass ? 'yes' : 'NO', '', '', '', '', '', '', '']);
+    if (s.eventsPerSec !== undefined || b.eventsPerSec !== undefined) {
+      rows.push([`  events/s (subject / baseline)`, `${fmt(s.eventsPerSec ?? s.reqPerSec)} / ${fmt(b.eventsPerSec ?? b.reqPerSec)}`, '', '', fmt(s.cpuUsPerEvent ?? s.cpuUsPerReq), fmt(b.cpuUsPerEvent ?? b.cpuUsPerReq), '', '', '', '', '']);
+    }
+    for (const limit of d.limits || []) rows.push([`  ${limit.label}`, fmt(limit.value), `${limit.inclusive ? '≤' : '<'} ${limit.max}`, limit.pass ? 'yes' : 'NO', '', '', '', '', '', '', '']);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => String(row[c]).length)));
   const line = (row) => row.map((cell, c) => String(cell).padEnd(widths[c])).join('  ');
@@ -457,7 +659,7 @@ async function main() {
   const applied = await database.createDatabase(urls);
   log(`migrated ${urls.database}: ${applied.join(', ')}`);
 
-  const primary = { label: 'primary', nodeBin: process.execPath, nodeVersion: process.version, redis, urls, tokens: {} };
+  const primary = { label: 'primary', runId, nodeBin: process.execPath, nodeVersion: process.version, redis, urls, tokens: {} };
   const seeder = await startServer({ ...primary, label: 'seed' }, 'api');
   const tokens = await seed(seeder.base);
   await processes.stop(seeder.handle);
@@ -473,7 +675,7 @@ async function main() {
   if (process.env.BENCH_NODE) {
     const bin = path.resolve(process.env.BENCH_NODE);
     const version = nodeVersionOf(bin);
-    suites.push(await runSuite({ label: `node${version.slice(1).split('.')[0]}`, nodeBin: bin, nodeVersion: version, redis, urls, tokens }));
+    suites.push(await runSuite({ label: `node${version.slice(1).split('.')[0]}`, runId, nodeBin: bin, nodeVersion: version, redis, urls, tokens }));
   }
 
   const [main] = suites;
@@ -497,7 +699,7 @@ async function main() {
   console.log(`\nwrote ${shown.startsWith('..') ? outFile : shown} in ${results.durationSec} s`);
 
   const broken = suites.flatMap((s) => Object.entries(s.ratios).filter(([, r]) => !Number.isFinite(r.value)).map(([name]) => `${s.node} ${name}`));
-  const measured = [...RATIOS, ...LATENCIES];
+  const measured = [...RATIOS, ...BACKLOGS, ...LATENCIES];
   const missing = suites.flatMap((s) => measured.filter((r) => !(r.name in s.ratios)).map((r) => `${s.node} ${r.name}`));
   if (broken.length || missing.length) {
     console.error(`\n!!! no value for: ${[...broken, ...missing].join(', ')}`);

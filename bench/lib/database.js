@@ -94,4 +94,4 @@ async function generateAuditRows(urls, orgId, count) {
   });
 }
 
-module.exports = { urlsFor, createDatabase, createBypassRole, dropDatabase, generateAuditRows, APP_ROLE };
+module.exports = { urlsFor, withClient, createDatabase, createBypassRole, dropDatabase, generateAuditRows, APP_ROLE };

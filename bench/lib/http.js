@@ -5,9 +5,10 @@
  */
 const http = require('node:http');
 
-function request(url, { method = 'GET', headers = {}, body, timeoutMs = 10000 } = {}) {
+/** `body` is sent as JSON; `rawBody` (a string) as it is, with a JSON content type: for bodies signed byte for byte. */
+function request(url, { method = 'GET', headers = {}, body, rawBody, timeoutMs = 10000 } = {}) {
   return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const payload = rawBody !== undefined ? Buffer.from(rawBody) : body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const req = http.request(
       url,
       {

@@ -4,11 +4,13 @@ const autocannon = require('autocannon');
 const { cpuMicros } = require('./processes');
 
 /**
- * Fires `amount` requests over `connections` and answers what came back. autocannon itself only notices that it is
+ * Fires `amount` requests over `connections` and answers what came back. `prepared`: bodies made (and signed) before
+ * the round, `[{ body: string, headers }]`, one per request in order, so that the load generator only picks them.
+ * `overallRate`: requests per second across all connections (autocannon paces them), for a latency at a given rate. autocannon itself only notices that it is
  * done at its next sample tick, so the round ends (and `atEnd` runs: the server's CPU is read there) when the last
  * answer or error arrives, by our own clock.
  */
-function fire({ url, headers, method = 'GET', body, amount, connections, timeoutSec, atStart = () => undefined, atEnd = () => undefined }) {
+function fire({ url, headers, method = 'GET', body, prepared, amount, connections, timeoutSec, overallRate, atStart = () => undefined, atEnd = () => undefined }) {
   return new Promise((resolve, reject) => {
     let finished = 0;
     let sent = 0;
@@ -25,11 +27,26 @@ function fire({ url, headers, method = 'GET', body, amount, connections, timeout
       {
         url,
         method,
-        headers: body ? { ...headers, 'content-type': 'application/json' } : headers,
+        headers: body || prepared ? { ...headers, 'content-type': 'application/json' } : headers,
         // A body made per request (`body(n)`): a PATCH that sends the same value twice changes nothing the second time.
-        ...(body ? { requests: [{ method, setupRequest: (req) => ({ ...req, body: JSON.stringify(body(sent++)) }) }] } : {}),
+        ...(body && !prepared ? { requests: [{ method, setupRequest: (req) => ({ ...req, body: JSON.stringify(body(sent++)) }) }] } : {}),
+        // autocannon also sets up one request per connection before the first is sent: `prepared` holds a few spare.
+        ...(prepared
+          ? {
+              requests: [
+                {
+                  method,
+                  setupRequest: (req) => {
+                    const next = prepared[sent++ % prepared.length];
+                    return { ...req, body: next.body, headers: { ...req.headers, ...next.headers } };
+                  },
+                },
+              ],
+            }
+          : {}),
         amount,
         connections: Math.min(connections, amount),
+        ...(overallRate ? { overallRate } : {}),
         timeout: timeoutSec,
         sampleInt: 100,
       },
@@ -50,6 +67,7 @@ function fire({ url, headers, method = 'GET', body, amount, connections, timeout
           timeouts: result.timeouts,
           statusCodes,
           seconds: Number(endedAt - started) / 1e9,
+          p50Ms: result.latency.p50,
           p99Ms: result.latency.p99,
           startState,
           endState,
@@ -65,8 +83,8 @@ function fire({ url, headers, method = 'GET', body, amount, connections, timeout
 }
 
 /** One measured round: the server's CPU time is read before and after; per-request figures divide by the answers. */
-async function measureRound({ pid, url, headers, method, body, amount, connections, timeoutSec }) {
-  const shot = await fire({ url, headers, method, body, amount, connections, timeoutSec, atStart: () => cpuMicros(pid), atEnd: () => cpuMicros(pid) });
+async function measureRound({ pid, url, headers, method, body, prepared, amount, connections, timeoutSec, overallRate }) {
+  const shot = await fire({ url, headers, method, body, prepared, amount, connections, timeoutSec, overallRate, atStart: () => cpuMicros(pid), atEnd: () => cpuMicros(pid) });
   const requests = shot.answered || 1;
   return {
     ...shot,
@@ -87,6 +105,7 @@ function summarize(rounds) {
   return {
     cpuUsPerReq: median(rounds.map((r) => r.cpuUsPerReq)),
     reqPerSec: median(rounds.map((r) => r.reqPerSec)),
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
     p99Ms: median(rounds.map((r) => r.p99Ms)),
     requests: rounds.reduce((n, r) => n + r.answered, 0),
     non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),

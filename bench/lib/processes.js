@@ -88,19 +88,21 @@ function tail(file, lines = 30) {
   }
 }
 
-/** Polls `probe` until it returns true; fails with the child's log if it exits or the time runs out. */
+/** Polls `probe` until it returns true; fails with the child's log if it exits or the time runs out (`what` may be a function: said at the end). */
 async function waitUntil(handle, probe, { timeoutMs = 30000, what = 'ready' } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (handle && handle.exited) {
-      throw new Error(`${handle.name} exited (${handle.exitCode}) before it was ${what}:\n${tail(handle.logFile)}`);
+      throw new Error(`${handle.name} exited (${handle.exitCode}) before it was ${typeof what === 'function' ? what() : what}:\n${tail(handle.logFile)}`);
     }
     try {
       if (await probe()) return;
-    } catch {
+    } catch (error) {
+      if (error?.fatal) throw error;
       // not yet
     }
     if (Date.now() > deadline) {
+      if (typeof what === 'function') what = what();
       throw new Error(`${handle ? handle.name : 'probe'} was not ${what} after ${timeoutMs} ms${handle ? `:\n${tail(handle.logFile)}` : ''}`);
     }
     await sleep(100);

@@ -5,8 +5,6 @@ import { PROVIDER_QUEUES, QueueRegistry, withQueueTimeout } from '@tenantry/inte
 import { WebhookProcessor } from './webhook-processor';
 import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJobId, webhookJobOptions } from './webhook-jobs';
 
-/** Events per provider processed at once by one worker process. */
-export const WEBHOOK_CONCURRENCY = 8;
 const RELAY_BATCH = 1000;
 
 /**
@@ -35,7 +33,7 @@ export class WebhooksWorker implements OnApplicationBootstrap, OnApplicationShut
   onApplicationBootstrap(): void {
     const providers = PROVIDER_QUEUES.filter((name) => this.consumes(name));
     for (const provider of providers) {
-      void this.queues.get(provider).process(WEBHOOK_JOB, WEBHOOK_CONCURRENCY, (job: Job<WebhookJobData>) =>
+      void this.queues.get(provider).process(WEBHOOK_JOB, this.config.webhookConcurrency, (job: Job<WebhookJobData>) =>
         this.context.runWithEnvelope(job.data.envelope, () => this.processor.process(job.data.eventId)),
       );
     }

@@ -37,6 +37,8 @@ export interface Config {
   webhookRelayEveryMs: number;
   /** How long an event waits unprocessed before the relay offers its job again. */
   webhookRelayAfterMs: number;
+  /** Events per provider queue that one worker process handles at once. */
+  webhookConcurrency: number;
   /** How long a rotated-out webhook secret keeps verifying signatures. */
   webhookSecretGraceSeconds: number;
   simulators: boolean;
@@ -191,6 +193,7 @@ export function parseConfig(env: Env): Config {
     webhookBackoffMs: r.int('WEBHOOK_BACKOFF_MS', 1000, 0, 3_600_000),
     webhookRelayEveryMs: r.int('WEBHOOK_RELAY_EVERY_MS', 5000, 0, 600_000),
     webhookRelayAfterMs: r.int('WEBHOOK_RELAY_AFTER_MS', 15_000, 100, 3_600_000),
+    webhookConcurrency: r.int('WEBHOOK_CONCURRENCY', 8, 1, 64),
     webhookSecretGraceSeconds: r.int('WEBHOOK_SECRET_GRACE', 86_400, 0, 30 * 86400),
     simulators: r.oneOf('SIMULATORS', ['on', 'off'] as const, 'on') === 'on',
     metricsToken: r.optional('METRICS_TOKEN'),
