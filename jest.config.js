@@ -1,5 +1,6 @@
 /**
- * Two projects: unit specs beside the code, and end-to-end tests that boot the app on real PostgreSQL and Redis.
+ * Three projects: unit specs beside the code, end-to-end tests that boot the app on real PostgreSQL and Redis, and the
+ * chaos test (test/chaos/), which runs the built API and worker as processes and kills them.
  * NestJS 12 ships ES modules, which Jest on Node 20 cannot require: see test/setup/esm-transformer.js.
  */
 const typescript = [
@@ -39,6 +40,15 @@ module.exports = {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      setupFiles: ['<rootDir>/test/setup/env.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'chaos',
+      testMatch: ['<rootDir>/test/chaos/**/*.spec.ts'],
+      // The same file as e2e's: Jest runs a global hook once per path, so one run still makes one set of databases.
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       setupFiles: ['<rootDir>/test/setup/env.ts'],

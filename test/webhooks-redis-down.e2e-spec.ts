@@ -1,44 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { TestApp } from './support/app';
 import { Client } from 'pg';
 import { createOrganization, loginSuperadmin } from './support/factories';
 import { Simulators, TestWorker, eventually, freePort, integrationOverrides, startSimulators, stopSimulators } from './support/integrations';
-
-/** A Redis of this test's own, on another port: stopping it leaves the machine's Redis (and other tests) alone. */
-class OwnRedis {
-  private child?: ChildProcess;
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await eventually(
-      () => new Promise<boolean>((resolve) => {
-        const probe = spawn('redis-cli', ['-p', String(this.port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
-        let out = '';
-        probe.stdout!.on('data', (chunk) => (out += chunk));
-        probe.on('close', () => resolve(out.trim() === 'PONG'));
-      }),
-      (up) => up,
-      5000,
-      50,
-    );
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
-  }
-}
+import { OwnRedis } from './support/own-redis';
 
 describe('webhook ingestion while Redis is down', () => {
   let redis: OwnRedis;

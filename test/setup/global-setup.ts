@@ -10,7 +10,7 @@ export default async function globalSetup(): Promise<void> {
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   Object.assign(process.env, testEnvironment(runId));
   await runMigrations(process.env.DATABASE_OWNER_URL!);
-  for (const name of [process.env.ISOLATED_TEST_DATABASE, process.env.RELAY_TEST_DATABASE]) {
+  for (const name of [process.env.ISOLATED_TEST_DATABASE, process.env.RELAY_TEST_DATABASE, process.env.CHAOS_TEST_DATABASE]) {
     const isolated = new URL(process.env.DATABASE_OWNER_URL!);
     isolated.pathname = `/${name}`;
     await runMigrations(isolated.toString());

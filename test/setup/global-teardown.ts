@@ -10,7 +10,7 @@ export default async function globalTeardown(): Promise<void> {
     const client = new Client({ connectionString: url.toString() });
     await client.connect();
     await client.query(`drop database if exists "${database}" with (force)`);
-    for (const name of [process.env.ISOLATED_TEST_DATABASE, process.env.RELAY_TEST_DATABASE]) {
+    for (const name of [process.env.ISOLATED_TEST_DATABASE, process.env.RELAY_TEST_DATABASE, process.env.CHAOS_TEST_DATABASE]) {
       if (name) await client.query(`drop database if exists "${name}" with (force)`);
     }
     await client.end();

@@ -18,6 +18,8 @@ export function testEnvironment(runId: string): Record<string, string> {
     // A third for the test whose worker runs the webhook relay: the relay reads every organization's events, and
     // must not take other files' events into that test's queues.
     RELAY_TEST_DATABASE: `${database}_relay`,
+    // A fourth for the chaos test (test/chaos/): its built worker's relay reads every organization's events too.
+    CHAOS_TEST_DATABASE: `${database}_chaos`,
     DATABASE_OWNER_URL: owner.toString(),
     DATABASE_URL: app.toString(),
     DATABASE_POOL_SIZE: '10',

@@ -20,7 +20,8 @@ export interface ApiProcess {
  */
 export async function startApiProcess(env: Record<string, string> = {}): Promise<ApiProcess> {
   assertBuildIsFresh();
-  const port = await freePort();
+  // A given PORT is kept: a caller that had to name the URL before the process started (the simulators' emit target).
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, [MAIN], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -30,7 +31,7 @@ export async function startApiProcess(env: Record<string, string> = {}): Promise
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await waitUntilReady(url, child, () => stderr);
+  await waitUntilReady(url, child, () => stderr + stdout.slice(-3000));
   return {
     url,
     output: () => stdout + stderr,
@@ -51,17 +52,20 @@ export async function startApiProcess(env: Record<string, string> = {}): Promise
 }
 
 async function waitUntilReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  let last = 'no answer';
   for (let attempt = 0; attempt < 150; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`the API process exited (${child.exitCode}): ${stderr()}`);
     try {
-      if ((await fetch(`${url}/health/ready`)).status === 200) return;
-    } catch {
-      // not listening yet
+      const response = await fetch(`${url}/health/ready`);
+      if (response.status === 200) return;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = String((error as { cause?: unknown }).cause ?? error); // not listening yet
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await stop(child);
-  throw new Error(`the API process did not become ready: ${stderr()}`);
+  throw new Error(`the API process did not become ready (last health answer: ${last}): ${stderr()}`);
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -76,7 +80,7 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -87,7 +91,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function assertBuildIsFresh(): void {
+export function assertBuildIsFresh(): void {
   let built: number;
   try {
     built = statSync(MAIN).mtimeMs;
