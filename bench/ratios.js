@@ -151,7 +151,9 @@ function signed(n, payload, ctx) {
   const secret = ctx.tokens.webhookSecret;
   if (!signers.has(secret)) signers.set(secret, new Webhook(secret));
   const msgId = `msg_${randomUUID()}`;
-  return { 'webhook-id': msgId, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': signers.get(secret).sign(msgId, new Date(), payload) };
+  // One instant for the header and the signature: two clock reads could straddle a second and sign another timestamp.
+  const at = new Date();
+  return { 'webhook-id': msgId, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signers.get(secret).sign(msgId, at, payload) };
 }
 
 /**

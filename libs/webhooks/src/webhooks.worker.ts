@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Job } from 'bull';
+import type { Job, Queue } from 'bull';
 import { AppConfig, TenantContext, UnitOfWork } from '@tenantry/core';
 import { PROVIDER_QUEUES, QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
 import { WebhookProcessor } from './webhook-processor';
@@ -65,6 +65,7 @@ export class WebhooksWorker implements OnApplicationBootstrap, OnApplicationShut
         if (batch.length === 0) continue;
         const queue = this.queues.get(provider);
         if (queue.client.status !== 'ready') continue;
+        await this.retryFailedJobs(queue, batch);
         await withQueueTimeout(() =>
           queue.addBulk(
             batch.map((row) => ({
@@ -83,6 +84,21 @@ export class WebhooksWorker implements OnApplicationBootstrap, OnApplicationShut
       return 0;
     } finally {
       this.relaying = false;
+    }
+  }
+
+  /**
+   * A job that Bull failed on its own (a worker killed twice while running it: "stalled more than allowable limit")
+   * keeps its id, so adding it again would be a no-op while the event waits forever: such jobs are retried instead.
+   * Only events the relay found unprocessed for a while get here, so the look-ups are few.
+   */
+  private async retryFailedJobs(queue: Queue, rows: Array<{ id: string; org_id: string; generation: number }>): Promise<void> {
+    for (const row of rows) {
+      const job = await withQueueTimeout(() => queue.getJob(webhookJobId(row.org_id, row.id, row.generation)));
+      if (job && (await job.isFailed())) {
+        this.logger.warn({ event: 'webhook.relay_retried', eventId: row.id, reason: job.failedReason?.slice(0, 200) ?? null });
+        await job.retry();
+      }
     }
   }
 }
