@@ -23,6 +23,8 @@ const INSERT_EVENTS = 'select id, event_id from webhook_inbox_insert($1, $2, $3:
 @Injectable()
 export class WebhookIngestService {
   private readonly logger = new Logger('WebhookIngest');
+  /** Jobs waiting for this turn's shared `addBulk`, per provider queue. */
+  private readonly pending = new Map<IntegrationProvider, Array<{ name: string; data: WebhookJobData; opts: object }>>();
 
   constructor(
     private readonly secrets: WebhookSecretsService,
@@ -72,7 +74,7 @@ export class WebhookIngestService {
       if (fresh.has(result.id!) && !claimed.has(result.id!)) claimed.add(result.id!);
       else result.status = 'duplicate';
     }
-    await this.enqueue(orgId, provider, inserted);
+    this.enqueue(orgId, provider, inserted);
     return { results };
   }
 
@@ -98,20 +100,37 @@ export class WebhookIngestService {
     return verifySignature(secrets.map(secretKey), signed, raw) === 'ok';
   }
 
-  private async enqueue(orgId: string, provider: IntegrationProvider, rows: Array<{ id: string }>): Promise<void> {
+  /**
+   * Jobs for the stored events, added after the commit without holding the answer: requests that finish in the same
+   * turn of the event loop share one `addBulk` (one Redis write instead of one per request). If Redis does not take
+   * them, the events are stored all the same and the relay enqueues them later.
+   */
+  private enqueue(orgId: string, provider: IntegrationProvider, rows: Array<{ id: string }>): void {
     if (rows.length === 0) return;
-    const queue = this.queues.get(provider);
-    if (queue.client.status !== 'ready') return;
     const envelope = integrationEnvelope(orgId, this.context.requestId ?? 'none');
     const jobs = rows.map((row) => ({
       name: WEBHOOK_JOB,
       data: { envelope, eventId: row.id } satisfies WebhookJobData,
       opts: webhookJobOptions(webhookJobId(orgId, row.id, 0), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
     }));
+    const pending = this.pending.get(provider);
+    if (pending) {
+      pending.push(...jobs);
+      return;
+    }
+    this.pending.set(provider, jobs);
+    setImmediate(() => void this.flush(provider));
+  }
+
+  private async flush(provider: IntegrationProvider): Promise<void> {
+    const jobs = this.pending.get(provider) ?? [];
+    this.pending.delete(provider);
+    const queue = this.queues.get(provider);
+    if (jobs.length === 0 || queue.client.status !== 'ready') return;
     try {
       await withQueueTimeout(() => queue.addBulk(jobs));
     } catch (error) {
-      this.logger.warn({ event: 'webhook.enqueue_deferred', provider, events: rows.length, reason: (error as Error).message }, 'stored; the relay will enqueue them');
+      this.logger.warn({ event: 'webhook.enqueue_deferred', provider, events: jobs.length, reason: (error as Error).message }, 'stored; the relay will enqueue them');
     }
   }
 }
