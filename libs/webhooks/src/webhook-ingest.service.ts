@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig, IntegrationProvider, RedisThrottlerStorage, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
 import { QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
-import { Webhook } from 'standardwebhooks';
 import { InboundEvent, rejectionOf } from './event-types';
+import { secretKey, verifySignature } from './signature';
 import { WebhookError } from './webhook.errors';
 import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJobId, webhookJobOptions } from './webhook-jobs';
 import { WebhookSecretsService } from './secrets';
@@ -11,15 +11,8 @@ export const MAX_BATCH = 500;
 
 export type EventResult = { id: string | null; status: 'accepted' | 'duplicate' | 'rejected'; error?: string };
 
-/**
- * Rows go in in event-id order: two requests that carry some of the same ids (a sender's retry beside a new batch)
- * then take their unique-index locks in the same order, and wait for each other instead of deadlocking.
- */
-const INSERT_EVENTS = `insert into webhook_events (org_id, provider, event_id, type, occurred_at, data)
-  select $1, $2, e.id, e.type, e."occurredAt", e.data from jsonb_to_recordset($3::jsonb) as e(id text, type text, "occurredAt" timestamptz, data jsonb)
-  order by e.id
-  on conflict (org_id, provider, event_id) do nothing
-  returning id, event_id`;
+/** One round trip: the function binds the tenant and inserts in event-id order (see its migration). */
+const INSERT_EVENTS = 'select id, event_id from webhook_inbox_insert($1, $2, $3::jsonb)';
 
 /**
  * The ingest path: verify the signature over the raw body, take the organization's rate limit, validate each event,
@@ -30,6 +23,8 @@ const INSERT_EVENTS = `insert into webhook_events (org_id, provider, event_id, t
 @Injectable()
 export class WebhookIngestService {
   private readonly logger = new Logger('WebhookIngest');
+  /** Jobs waiting for this turn's shared `addBulk`, per provider queue. */
+  private readonly pending = new Map<IntegrationProvider, Array<{ name: string; data: WebhookJobData; opts: object }>>();
 
   constructor(
     private readonly secrets: WebhookSecretsService,
@@ -63,8 +58,7 @@ export class WebhookIngestService {
     if (accepted.length === 0) return { results };
 
     this.context.setPrincipal(asOrgId(orgId), { type: 'integration', id: null, role: null });
-    const insert = () =>
-      this.uow.inTenant(asOrgId(orgId), () => this.uow.query<{ id: string; event_id: string }>(INSERT_EVENTS, [orgId, provider, JSON.stringify(accepted)]));
+    const insert = () => this.uow.single<{ id: string; event_id: string }>(INSERT_EVENTS, [orgId, provider, JSON.stringify(accepted)]);
     // Ordered inserts do not deadlock each other; should PostgreSQL still pick this one as a deadlock victim, the
     // whole statement rolled back and is safe to run once more.
     const inserted = await insert().catch((error: { code?: string }) => {
@@ -80,7 +74,7 @@ export class WebhookIngestService {
       if (fresh.has(result.id!) && !claimed.has(result.id!)) claimed.add(result.id!);
       else result.status = 'duplicate';
     }
-    await this.enqueue(orgId, provider, inserted);
+    this.enqueue(orgId, provider, inserted);
     return { results };
   }
 
@@ -102,31 +96,41 @@ export class WebhookIngestService {
   }
 
   private matches(secrets: string[], raw: Buffer, headers: Record<string, string>): boolean {
-    for (const secret of secrets) {
-      try {
-        new Webhook(secret).verify(raw.toString('utf8'), headers);
-        return true;
-      } catch {
-        // Wrong secret, bad signature or stale timestamp: try the next secret, then refuse.
-      }
-    }
-    return false;
+    const signed = { id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'] };
+    return verifySignature(secrets.map(secretKey), signed, raw) === 'ok';
   }
 
-  private async enqueue(orgId: string, provider: IntegrationProvider, rows: Array<{ id: string }>): Promise<void> {
+  /**
+   * Jobs for the stored events, added after the commit without holding the answer: requests that finish in the same
+   * turn of the event loop share one `addBulk` (one Redis write instead of one per request). If Redis does not take
+   * them, the events are stored all the same and the relay enqueues them later.
+   */
+  private enqueue(orgId: string, provider: IntegrationProvider, rows: Array<{ id: string }>): void {
     if (rows.length === 0) return;
-    const queue = this.queues.get(provider);
-    if (queue.client.status !== 'ready') return;
     const envelope = integrationEnvelope(orgId, this.context.requestId ?? 'none');
     const jobs = rows.map((row) => ({
       name: WEBHOOK_JOB,
       data: { envelope, eventId: row.id } satisfies WebhookJobData,
       opts: webhookJobOptions(webhookJobId(orgId, row.id, 0), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
     }));
+    const pending = this.pending.get(provider);
+    if (pending) {
+      pending.push(...jobs);
+      return;
+    }
+    this.pending.set(provider, jobs);
+    setImmediate(() => void this.flush(provider));
+  }
+
+  private async flush(provider: IntegrationProvider): Promise<void> {
+    const jobs = this.pending.get(provider) ?? [];
+    this.pending.delete(provider);
+    const queue = this.queues.get(provider);
+    if (jobs.length === 0 || queue.client.status !== 'ready') return;
     try {
       await withQueueTimeout(() => queue.addBulk(jobs));
     } catch (error) {
-      this.logger.warn({ event: 'webhook.enqueue_deferred', provider, events: rows.length, reason: (error as Error).message }, 'stored; the relay will enqueue them');
+      this.logger.warn({ event: 'webhook.enqueue_deferred', provider, events: jobs.length, reason: (error as Error).message }, 'stored; the relay will enqueue them');
     }
   }
 }

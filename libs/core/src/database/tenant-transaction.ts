@@ -107,7 +107,7 @@ export function sqlUuid(value: string): string {
 
 const names = new Map<string, string>();
 
-function statementName(text: string): string {
+export function statementName(text: string): string {
   let name = names.get(text);
   if (!name) {
     name = `t_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
