@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig, IntegrationProvider, RedisThrottlerStorage, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
+import { AppConfig, IntegrationProvider, Metrics, RedisThrottlerStorage, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
 import { QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
 import { Webhook } from 'standardwebhooks';
 import { InboundEvent, rejectionOf } from './event-types';
@@ -38,6 +38,7 @@ export class WebhookIngestService {
     private readonly queues: QueueRegistry,
     private readonly throttler: RedisThrottlerStorage,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   async ingest(orgSlug: string, provider: IntegrationProvider, headers: Record<string, string | string[] | undefined>, raw: Buffer | undefined, body: unknown) {
@@ -60,7 +61,10 @@ export class WebhookIngestService {
         accepted.push(event as InboundEvent);
       }
     }
-    if (accepted.length === 0) return { results };
+    if (accepted.length === 0) {
+      this.metrics.webhookResults(provider, results);
+      return { results };
+    }
 
     this.context.setPrincipal(asOrgId(orgId), { type: 'integration', id: null, role: null });
     const insert = () =>
@@ -80,6 +84,7 @@ export class WebhookIngestService {
       if (fresh.has(result.id!) && !claimed.has(result.id!)) claimed.add(result.id!);
       else result.status = 'duplicate';
     }
+    this.metrics.webhookResults(provider, results);
     await this.enqueue(orgId, provider, inserted);
     return { results };
   }

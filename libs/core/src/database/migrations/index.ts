@@ -7,6 +7,7 @@ import { Invitations1732600000000 } from './1732600000000-invitations';
 import { WebhookSecrets1732610000000 } from './1732610000000-webhook-secrets';
 import { WebhookEvents1732620000000 } from './1732620000000-webhook-events';
 import { SsoConnections1732630000000 } from './1732630000000-sso-connections';
+import { DeadLetterCounts1732645000000 } from './1732645000000-dead-letter-counts';
 
 /** Every migration, in order. Listed explicitly so that the compiled app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   WebhookSecrets1732610000000,
   WebhookEvents1732620000000,
   SsoConnections1732630000000,
+  DeadLetterCounts1732645000000,
 ];
