@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { INTEGRATION_PROVIDERS, IntegrationProvider } from '../config/config';
+import { RequestMetrics } from './request-metrics';
 
 /** What became of a webhook event: the first three on the API's ingest path, the last three in the worker. */
 export const INGEST_OUTCOMES = ['accepted', 'duplicate', 'rejected'] as const;
@@ -10,8 +11,6 @@ export type WebhookOutcome = (typeof INGEST_OUTCOMES)[number] | (typeof PROCESSI
 /** The route label of a request no route matched: one series for every unknown URL, whatever was asked. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-type Child = { count: Counter.Internal; duration: Histogram.Internal<string> };
-
 /**
  * One Prometheus registry per app (never prom-client's global one: two apps in one process, as in the tests, keep
  * their own figures), with the process defaults, the HTTP metrics and the webhook counter. Modules that own other
@@ -20,28 +19,11 @@ type Child = { count: Counter.Internal; duration: Histogram.Internal<string> };
 @Injectable()
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'method' | 'route' | 'status'>;
-  private readonly durations: Histogram<'method' | 'route' | 'status'>;
+  private readonly requests = new RequestMetrics('tenantry_http_requests_total', 'tenantry_http_request_duration_seconds');
   private readonly webhookEventsTotal: Counter<'provider' | 'outcome'>;
-  /** route → method → status → children: the hot path finds its series without building a label object. */
-  private readonly children = new Map<string, Map<string, Map<number, Child>>>();
-
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    const labelNames = ['method', 'route', 'status'] as const;
-    this.requests = new Counter({
-      name: 'tenantry_http_requests_total',
-      help: 'HTTP requests answered, by method, route template and status code',
-      labelNames,
-      registers: [this.registry],
-    });
-    this.durations = new Histogram({
-      name: 'tenantry_http_request_duration_seconds',
-      help: 'Time from the request to the end of its response, by method, route template and status code',
-      labelNames,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [this.registry],
-    });
+    this.requests.register(this.registry);
     this.webhookEventsTotal = new Counter({
       name: 'tenantry_webhook_events_total',
       help: 'Webhook events by provider and outcome: accepted, duplicate, rejected (API ingest); processed, failed, dead (worker)',
@@ -52,18 +34,7 @@ export class Metrics {
 
   /** Called once per response from the HTTP app's onResponse hook; `route` is the route template, never the URL. */
   observeRequest(method: string, route: string | undefined, status: number, elapsedMs: number): void {
-    const template = route ?? UNMATCHED_ROUTE;
-    let byMethod = this.children.get(template);
-    if (!byMethod) this.children.set(template, (byMethod = new Map()));
-    let byStatus = byMethod.get(method);
-    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
-    let child = byStatus.get(status);
-    if (!child) {
-      const labels = [method, template, String(status)];
-      byStatus.set(status, (child = { count: this.requests.labels(...labels), duration: this.durations.labels(...labels) }));
-    }
-    child.count.inc();
-    child.duration.observe(elapsedMs / 1000);
+    this.requests.observe(method, route ?? UNMATCHED_ROUTE, status, elapsedMs / 1000);
   }
 
   webhookEvents(provider: IntegrationProvider, outcome: WebhookOutcome, n = 1): void {
