@@ -141,6 +141,9 @@ describe('hostile input on every operation of the OpenAPI document', () => {
       'POST /v1/users/{id}/invitations': async () => ({ params: { id: (await createUser(t, org.admin.token)).id }, status: 201 }),
       'POST /v1/auth/invitations/accept': async () => ({ as: 'none', body: { token: await invitationToken(), password: 'Invited-Password-12!' }, status: 200 }),
       'GET /health/integrations': async () => ({ as: 'none', status: 503 }),
+      // Loopback (inject's address) scrapes without a token; the route takes no input, so the walk only sends the base.
+      'GET /metrics': async () => ({ as: 'none' }),
+      'GET /health/live': async () => ({ as: 'none' }),
       // Unsigned: the signature is the credential, so every request here is refused before its body is read.
       'POST /v1/webhooks/{orgSlug}/{provider}': async () => {
         await t.post('/v1/integrations/communication-service/webhook-secret', {}, org.admin.token);

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '@tenantry/audit';
-import { ConfigModule, DatabaseModule, HealthModule, RedisModule } from '@tenantry/core';
+import { ConfigModule, DatabaseModule, HealthModule, MetricsModule, RedisModule } from '@tenantry/core';
 import { InvitationsModule } from '@tenantry/auth';
 import { IntegrationsModule } from '@tenantry/integrations';
 import { WebhooksModule } from '@tenantry/webhooks';
@@ -15,6 +15,7 @@ import { WebhooksModule } from '@tenantry/webhooks';
     RedisModule,
     DatabaseModule.forRoot({ http: false }),
     HealthModule,
+    MetricsModule.forRoot({ http: false }),
     AuditModule.forRoot({ http: false }),
     IntegrationsModule.forRoot({ http: false, worker: true }),
     WebhooksModule.forRoot({ http: false, worker: true }),

@@ -32,3 +32,7 @@ export * from './database/errors';
 export * from './http/transforms';
 export * from './database/token-state';
 export * from './database/tenant-transaction';
+export * from './metrics/metrics';
+export * from './metrics/metrics-access';
+export * from './metrics/metrics.controller';
+export * from './metrics/metrics.module';

@@ -2,6 +2,7 @@ export * from './dto/integrations.dto';
 export * from './housekeeping';
 export * from './integration-clients';
 export * from './integration-errors';
+export * from './integration-metrics';
 export * from './integration-state';
 export * from './integration.errors';
 export * from './integrations.module';

@@ -6,6 +6,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig, HealthModule } from '@tenantry/core';
 import { User } from '@tenantry/users';
 import { IntegrationClients } from './integration-clients';
+import { CircuitMetrics, QueueMetrics } from './integration-metrics';
 import { IntegrationStateStore } from './integration-state';
 import { IntegrationsController, IntegrationsHealthController, SyncedDataController } from './integrations.controller';
 import { IntegrationsService } from './integrations.service';
@@ -54,6 +55,8 @@ export class IntegrationsModule implements OnApplicationShutdown {
         SyncService,
         IntegrationsService,
         HousekeepingService,
+        CircuitMetrics,
+        ...(options.http ? [QueueMetrics] : []),
         ...(options.worker ? [IntegrationsWorker, HousekeepingWorker] : []),
       ],
       exports: [QueueRegistry, IntegrationClients, IntegrationsService, HousekeepingService, Reconciler, IntegrationStateStore, BullModule],

@@ -3,6 +3,7 @@ export * from './event-types';
 export * from './webhook-events.service';
 export * from './webhook-ingest.service';
 export * from './webhook-jobs';
+export * from './webhook-metrics';
 export * from './webhook-processor';
 export * from './webhook.errors';
 export * from './webhooks.controller';

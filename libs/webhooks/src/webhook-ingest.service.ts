@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig, IntegrationProvider, RedisThrottlerStorage, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
+import { AppConfig, IntegrationProvider, Metrics, RedisThrottlerStorage, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
 import { QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
 import { InboundEvent, rejectionOf } from './event-types';
 import { secretKey, verifySignature } from './signature';
@@ -33,6 +33,7 @@ export class WebhookIngestService {
     private readonly queues: QueueRegistry,
     private readonly throttler: RedisThrottlerStorage,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   async ingest(orgSlug: string, provider: IntegrationProvider, headers: Record<string, string | string[] | undefined>, raw: Buffer | undefined, body: unknown) {
@@ -55,7 +56,10 @@ export class WebhookIngestService {
         accepted.push(event as InboundEvent);
       }
     }
-    if (accepted.length === 0) return { results };
+    if (accepted.length === 0) {
+      this.metrics.webhookResults(provider, results);
+      return { results };
+    }
 
     this.context.setPrincipal(asOrgId(orgId), { type: 'integration', id: null, role: null });
     const insert = () => this.uow.single<{ id: string; event_id: string }>(INSERT_EVENTS, [orgId, provider, JSON.stringify(accepted)]);
@@ -74,6 +78,7 @@ export class WebhookIngestService {
       if (fresh.has(result.id!) && !claimed.has(result.id!)) claimed.add(result.id!);
       else result.status = 'duplicate';
     }
+    this.metrics.webhookResults(provider, results);
     this.enqueue(orgId, provider, inserted);
     return { results };
   }

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig, IntegrationProvider, TenantContext, UnitOfWork } from '@tenantry/core';
+import { AppConfig, IntegrationProvider, Metrics, TenantContext, UnitOfWork } from '@tenantry/core';
 import { IntegrationClients, Reconciler, SyncChange, SyncedCollection, describeFailure } from '@tenantry/integrations';
 import { changeFromRecord, changeOf, isThin, targetOf } from './event-types';
 
@@ -30,6 +30,7 @@ export class WebhookProcessor {
     private readonly reconciler: Reconciler,
     private readonly clients: IntegrationClients,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   async process(eventId: string): Promise<ProcessOutcome> {
@@ -44,14 +45,17 @@ export class WebhookProcessor {
     if (!event) return 'skipped';
     try {
       const target = await this.changeFor(event);
-      await this.uow.run(async () => {
+      const applied = await this.uow.run(async () => {
         const [row] = await this.uow.query<{ status: string }>('select status from webhook_events where id = $1 for update', [eventId]);
-        if (row?.status !== 'processing') return;
+        if (row?.status !== 'processing') return false;
         if (target.change) await this.reconciler.apply(target.collection, [target.change]);
         await this.uow.query(`update webhook_events set status = 'processed', processed_at = now(), updated_at = now(), last_error = null where id = $1`, [
           eventId,
         ]);
+        return true;
       });
+      // Counted once per event: a duplicate run that found it already marked changed nothing.
+      if (applied) this.metrics.webhookEvents(event.provider, 'processed');
       return 'processed';
     } catch (error) {
       const dead = event.attempts >= this.config.webhookMaxAttempts;
@@ -64,6 +68,7 @@ export class WebhookProcessor {
         ]),
       );
       const entry = { event: dead ? 'webhook.dead' : 'webhook.failed', eventId, provider: event.provider, type: event.type, attempt: event.attempts, reason };
+      this.metrics.webhookEvents(event.provider, dead ? 'dead' : 'failed');
       if (dead) {
         this.logger.warn(entry);
         return 'dead';

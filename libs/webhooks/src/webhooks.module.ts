@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { WebhookSecretsModule } from './secrets';
 import { WebhookEventsService } from './webhook-events.service';
 import { WebhookIngestService } from './webhook-ingest.service';
+import { WebhookIngestMetrics, WebhookProcessingMetrics } from './webhook-metrics';
 import { WebhookProcessor } from './webhook-processor';
 import { WebhookEventsController, WebhookIngestController } from './webhooks.controller';
 import { WebhooksWorker } from './webhooks.worker';
@@ -17,7 +18,13 @@ export class WebhooksModule {
       module: WebhooksModule,
       imports: [WebhookSecretsModule.forRoot({ http: options.http })],
       controllers: options.http ? [WebhookIngestController, WebhookEventsController] : [],
-      providers: [WebhookIngestService, WebhookEventsService, WebhookProcessor, ...(options.worker ? [WebhooksWorker] : [])],
+      providers: [
+        WebhookIngestService,
+        WebhookEventsService,
+        WebhookProcessor,
+        ...(options.http ? [WebhookIngestMetrics] : []),
+        ...(options.worker ? [WebhooksWorker, WebhookProcessingMetrics] : []),
+      ],
       exports: [WebhookEventsService, WebhookProcessor],
     };
   }

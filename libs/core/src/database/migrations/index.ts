@@ -8,6 +8,7 @@ import { WebhookSecrets1732610000000 } from './1732610000000-webhook-secrets';
 import { WebhookEvents1732620000000 } from './1732620000000-webhook-events';
 import { SsoConnections1732630000000 } from './1732630000000-sso-connections';
 import { WebhookInboxInsert1732640000000 } from './1732640000000-webhook-inbox-insert';
+import { DeadLetterCounts1732645000000 } from './1732645000000-dead-letter-counts';
 
 /** Every migration, in order. Listed explicitly so that the compiled app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   WebhookEvents1732620000000,
   SsoConnections1732630000000,
   WebhookInboxInsert1732640000000,
+  DeadLetterCounts1732645000000,
 ];
