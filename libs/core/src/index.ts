@@ -32,3 +32,4 @@ export * from './database/errors';
 export * from './http/transforms';
 export * from './database/token-state';
 export * from './database/tenant-transaction';
+export * from './tracing/spans';

@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig, IntegrationProvider, RedisThrottlerStorage, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
+import { AppConfig, IntegrationProvider, RedisThrottlerStorage, SpanKind, TenantContext, UnitOfWork, asOrgId, inSpan } from '@tenantry/core';
 import { QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
 import { Webhook } from 'standardwebhooks';
 import { InboundEvent, rejectionOf } from './event-types';
 import { WebhookError } from './webhook.errors';
-import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJobId, webhookJobOptions } from './webhook-jobs';
+import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, queueAddAttributes, webhookJobId, webhookJobOptions } from './webhook-jobs';
 import { WebhookSecretsService } from './secrets';
 
 export const MAX_BATCH = 500;
@@ -40,7 +40,11 @@ export class WebhookIngestService {
     private readonly config: AppConfig,
   ) {}
 
-  async ingest(orgSlug: string, provider: IntegrationProvider, headers: Record<string, string | string[] | undefined>, raw: Buffer | undefined, body: unknown) {
+  ingest(orgSlug: string, provider: IntegrationProvider, headers: Record<string, string | string[] | undefined>, raw: Buffer | undefined, body: unknown) {
+    return inSpan('webhook.ingest', { attributes: { 'webhook.provider': provider } }, () => this.ingestTraced(orgSlug, provider, headers, raw, body));
+  }
+
+  private async ingestTraced(orgSlug: string, provider: IntegrationProvider, headers: Record<string, string | string[] | undefined>, raw: Buffer | undefined, body: unknown) {
     const orgId = await this.verify(orgSlug, provider, headers, raw);
     const limit = await this.throttler.increment(orgId, 1000, this.config.rateLimit.webhooksPerOrg, 0, 'webhooks');
     if (limit.isBlocked || limit.totalHits > this.config.rateLimit.webhooksPerOrg) throw WebhookError.rateLimited(limit.timeToExpire);
@@ -67,10 +71,14 @@ export class WebhookIngestService {
       this.uow.inTenant(asOrgId(orgId), () => this.uow.query<{ id: string; event_id: string }>(INSERT_EVENTS, [orgId, provider, JSON.stringify(accepted)]));
     // Ordered inserts do not deadlock each other; should PostgreSQL still pick this one as a deadlock victim, the
     // whole statement rolled back and is safe to run once more.
-    const inserted = await insert().catch((error: { code?: string }) => {
-      if (error?.code !== '40P01') throw error;
-      this.logger.warn({ event: 'webhook.insert_retried', reason: 'deadlock' });
-      return insert();
+    const inserted = await inSpan('inbox.insert', { attributes: { 'webhook.provider': provider, 'webhook.events': accepted.length } }, async (span) => {
+      const rows = await insert().catch((error: { code?: string }) => {
+        if (error?.code !== '40P01') throw error;
+        this.logger.warn({ event: 'webhook.insert_retried', reason: 'deadlock' });
+        return insert();
+      });
+      span.setAttribute('webhook.inserted', rows.length);
+      return rows;
     });
     // The first accepted occurrence of an id that was inserted is accepted; every other one is a duplicate.
     const fresh = new Map(inserted.map((row) => [row.event_id, row.id]));
@@ -117,14 +125,17 @@ export class WebhookIngestService {
     if (rows.length === 0) return;
     const queue = this.queues.get(provider);
     if (queue.client.status !== 'ready') return;
-    const envelope = integrationEnvelope(orgId, this.context.requestId ?? 'none');
-    const jobs = rows.map((row) => ({
-      name: WEBHOOK_JOB,
-      data: { envelope, eventId: row.id } satisfies WebhookJobData,
-      opts: webhookJobOptions(webhookJobId(orgId, row.id, 0), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
-    }));
     try {
-      await withQueueTimeout(() => queue.addBulk(jobs));
+      await inSpan('queue.add', { kind: SpanKind.PRODUCER, attributes: queueAddAttributes(provider, rows.length) }, () => {
+        // Inside the producer span: the jobs' traceparent names it, and the worker's span becomes its child.
+        const envelope = integrationEnvelope(orgId, this.context.requestId ?? 'none');
+        const jobs = rows.map((row) => ({
+          name: WEBHOOK_JOB,
+          data: { envelope, eventId: row.id } satisfies WebhookJobData,
+          opts: webhookJobOptions(webhookJobId(orgId, row.id, 0), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
+        }));
+        return withQueueTimeout(() => queue.addBulk(jobs));
+      });
     } catch (error) {
       this.logger.warn({ event: 'webhook.enqueue_deferred', provider, events: rows.length, reason: (error as Error).message }, 'stored; the relay will enqueue them');
     }
