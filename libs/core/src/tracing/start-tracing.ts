@@ -35,7 +35,8 @@ export function startTracing(serviceName: string): void {
         redactedQueryParamsServer: REDACTED_QUERY_PARAMS,
       }),
       // Statements are recorded as text with their placeholders; their values (`enhancedDatabaseReporting`) never are.
-      new PgInstrumentation({ requireParentSpan: true }),
+      // No span per pool checkout: one per transaction, and the query spans already show the time.
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       // The command name only: Bull's scripts carry job data among their arguments, and keys may name tokens or states.
       new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
     ],
