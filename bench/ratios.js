@@ -37,6 +37,7 @@ const SERVERS = {
   'api-throttler-off': { kind: 'api', env: () => ({ RATE_LIMIT_API: 'off' }) },
   'api-audit-off': { kind: 'api', env: () => ({ AUDIT_TRAIL: 'off', NODE_ENV: 'bench' }) },
   'api-limit-100': { kind: 'api', env: () => ({ RATE_LIMIT_API_PER_USER: '100' }), freshPrefix: true },
+  'api-tracing-on': { kind: 'api', env: () => ({ OTEL_EXPORTER_OTLP_ENDPOINT: traceSink.url() }) },
   'bare-hello': { kind: 'baseline', env: () => ({ BASELINE: 'hello' }) },
   'bare-auth-me': { kind: 'baseline', env: (ctx) => ({ BASELINE: 'auth-me', DATABASE_URL: ctx.urls.appUrl }) },
   'bare-users-list': { kind: 'baseline', env: (ctx) => ({ BASELINE: 'users-list', DATABASE_URL: ctx.urls.appUrl }) },
@@ -133,6 +134,15 @@ const RATIOS = [
     subject: { server: 'api', path: '/v1/webhooks/{orgSlug}/user-service', method: 'POST', body: userEventBatch, headers: signed, eventsPerRequest: BATCH, load: 'batch' },
     baseline: { server: 'api', path: '/v1/webhooks/{orgSlug}/user-service', method: 'POST', body: userEvent, headers: signed },
   },
+  {
+    // value = CPU(tracing off) ÷ CPU(tracing on): what the SDK, its http, pg and ioredis spans and their OTLP export
+    // (to a sink in the bench process that answers 200) cost a database route.
+    name: 'tracing_on_vs_off',
+    goal: { metric: 'cpu', min: 0.7 },
+    load: 'db',
+    subject: { server: 'api-tracing-on', path: '/v1/auth/me', token: 'admin' },
+    baseline: { server: 'api', path: '/v1/auth/me', token: 'admin' },
+  },
 ];
 
 /** One user-service event, its id and record new each time: a duplicate would be stored and enqueued by nobody. */
@@ -174,6 +184,26 @@ const BACKLOGS = [
     sign: signed,
   },
 ];
+
+/**
+ * Where 'api-tracing-on' exports its spans: a bare OTLP/HTTP receiver in the bench process that drains each export
+ * and answers 200. It listens from the moment ratios.js loads (long before a server starts) and never keeps the bench
+ * alive.
+ */
+const traceSink = (() => {
+  const server = require('node:http').createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  server.listen(0, '127.0.0.1');
+  server.unref();
+  return {
+    url() {
+      if (!server.listening) throw new Error('the trace sink is not listening yet');
+      return `http://127.0.0.1:${server.address().port}`;
+    },
+  };
+})();
 
 /** A new name each time: a PATCH that changes nothing writes nothing, and would audit nothing. */
 function renamed(n) {

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { AuditModule } from '@tenantry/audit';
@@ -17,6 +17,7 @@ import {
 import { SuperadminBootstrap, TenancyModule } from '@tenantry/tenancy';
 import { UsersModule } from '@tenantry/users';
 import { WebhooksModule } from '@tenantry/webhooks';
+import { stopTracing } from '@tenantry/core/tracing/start-tracing';
 
 /** The HTTP API: controllers come from the libs; guards run in order: token, role, rate limit. */
 @Module({
@@ -45,4 +46,9 @@ import { WebhooksModule } from '@tenantry/webhooks';
     SuperadminBootstrap,
   ],
 })
-export class AppModule {}
+export class AppModule implements OnApplicationShutdown {
+  /** Spans still buffered are exported before the process goes. */
+  onApplicationShutdown(): Promise<void> {
+    return stopTracing();
+  }
+}

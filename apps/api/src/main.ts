@@ -1,3 +1,4 @@
+import './tracing';
 import 'reflect-metadata';
 import { exitWith } from '@tenantry/core';
 import { startApi } from './bootstrap';

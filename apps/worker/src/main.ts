@@ -1,3 +1,4 @@
+import './tracing';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppConfig, PinoNestLogger, createRootLogger, exitWith, loadConfigOrExit } from '@tenantry/core';

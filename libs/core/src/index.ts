@@ -36,3 +36,4 @@ export * from './metrics/metrics';
 export * from './metrics/metrics-access';
 export * from './metrics/metrics.controller';
 export * from './metrics/metrics.module';
+export * from './tracing/spans';

@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Job, Queue } from 'bull';
-import { AppConfig, RedisService, TenantContext } from '@tenantry/core';
+import { AppConfig, RedisService, TenantContext, inJobSpan } from '@tenantry/core';
 import { describeFailure } from './integration-errors';
 import { IntegrationClients } from './integration-clients';
 import { PROVIDER_QUEUES, SYNC_JOB, SyncJobData } from './queues';
@@ -55,7 +55,8 @@ export class IntegrationsWorker implements OnApplicationBootstrap, OnApplication
     // From here on a new request starts a new pull: this one may already have listed what it will apply.
     const pending = this.redis.key('sync-queued', envelope.orgId ?? 'none', provider);
     await this.redis.client.eval(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`, 1, pending, String(job.id)).catch(() => undefined);
-    return this.context.runWithEnvelope(envelope, async () => {
+    const attributes = { 'messaging.system': 'bull', 'messaging.operation.type': 'process', 'messaging.destination.name': provider, 'messaging.message.id': String(job.id) };
+    return inJobSpan('integration.sync', envelope.trace, attributes, () => this.context.runWithEnvelope(envelope, async () => {
       const started = Date.now();
       try {
         const result = await this.sync.run(provider);
@@ -65,7 +66,7 @@ export class IntegrationsWorker implements OnApplicationBootstrap, OnApplication
         this.logger.warn({ event: 'sync.failed', jobId: job.id, provider, attempt: job.attemptsMade + 1, reason: describeFailure(error) });
         throw error;
       }
-    });
+    }));
   }
 
   private async offerTrials(): Promise<void> {

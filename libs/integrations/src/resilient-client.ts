@@ -14,7 +14,7 @@ import {
   timeout,
   wrap,
 } from 'cockatiel';
-import { IntegrationPolicyConfig, IntegrationProvider } from '@tenantry/core';
+import { IntegrationPolicyConfig, IntegrationProvider, SpanKind, inSpan } from '@tenantry/core';
 import { IntegrationConnectionError, IntegrationHttpError, connectionCode, describeFailure, isRetryable } from './integration-errors';
 import { CircuitName, IntegrationStateStore } from './integration-state';
 
@@ -30,6 +30,19 @@ const CIRCUIT_NAMES: Record<CircuitState, CircuitName> = {
   [CircuitState.HalfOpen]: 'half-open',
   [CircuitState.Isolated]: 'open',
 };
+
+/**
+ * A service path as a template, so that a span names the route without an organization's slug, a record's id or a
+ * query: `/orgs/{org}/subscriptions/{id}`.
+ */
+export function pathTemplate(path: string): string {
+  const segments = path.split('?')[0].split('/');
+  if (segments[1] === 'orgs') {
+    if (segments.length > 2) segments[2] = '{org}';
+    if (segments.length > 4) segments[4] = '{id}';
+  }
+  return segments.join('/');
+}
 
 const MAX_RETRY_DELAY_MS = 10_000;
 const PROBE_TIMEOUT_MS = 2000;
@@ -92,7 +105,19 @@ export class ResilientClient {
           stats.calls += 1;
           if (attempt > 1) stats.retries += 1;
         }
-        return this.send<T>(method, path, body, signal);
+        // fetch (undici) is not seen by the http instrumentation: each attempt gets its CLIENT span here.
+        const attributes = {
+          'integration.provider': this.provider,
+          'http.request.method': method,
+          'url.template': pathTemplate(path),
+          'integration.attempt': attempt,
+        };
+        return inSpan('integration.request', { kind: SpanKind.CLIENT, attributes }, (span) =>
+          this.send<T>(method, path, body, signal).catch((error: unknown) => {
+            if (error instanceof IntegrationHttpError) span.setAttribute('http.response.status_code', error.status);
+            throw error;
+          }),
+        );
       });
       this.state.recordCall(this.provider, true);
       return result as T;

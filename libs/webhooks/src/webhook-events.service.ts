@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig, IntegrationProvider, TenantContext, UnitOfWork, toPage } from '@tenantry/core';
+import { AppConfig, IntegrationProvider, SpanKind, TenantContext, UnitOfWork, inSpan, toPage } from '@tenantry/core';
 import { QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
 import { WebhookError } from './webhook.errors';
-import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJobId, webhookJobOptions } from './webhook-jobs';
+import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, queueAddAttributes, webhookJobId, webhookJobOptions } from './webhook-jobs';
 
 export const EVENT_STATUSES = ['received', 'processing', 'processed', 'failed', 'dead'] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
@@ -128,16 +128,18 @@ export class WebhookEventsService {
   /** After the commit; if Redis does not answer, the relay enqueues them later (they are `received`). */
   private async enqueue(rows: EventRow[]): Promise<void> {
     const orgId = this.context.requireOrgId();
-    const envelope = integrationEnvelope(orgId, this.context.requestId ?? 'none');
     const byProvider = new Map<string, EventRow[]>();
     for (const row of rows) byProvider.set(row.provider, [...(byProvider.get(row.provider) ?? []), row]);
     for (const [provider, batch] of byProvider) {
-      const jobs = batch.map((row) => ({
-        name: WEBHOOK_JOB,
-        data: { envelope, eventId: row.id } satisfies WebhookJobData,
-        opts: webhookJobOptions(webhookJobId(orgId, row.id, row.generation), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
-      }));
-      await withQueueTimeout(() => this.queues.get(provider).addBulk(jobs)).catch((error: Error) =>
+      await inSpan('queue.add', { kind: SpanKind.PRODUCER, attributes: queueAddAttributes(provider, batch.length) }, () => {
+        const envelope = integrationEnvelope(orgId, this.context.requestId ?? 'none');
+        const jobs = batch.map((row) => ({
+          name: WEBHOOK_JOB,
+          data: { envelope, eventId: row.id } satisfies WebhookJobData,
+          opts: webhookJobOptions(webhookJobId(orgId, row.id, row.generation), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
+        }));
+        return withQueueTimeout(() => this.queues.get(provider).addBulk(jobs));
+      }).catch((error: Error) =>
         this.logger.warn({ event: 'webhook.enqueue_deferred', provider, events: batch.length, reason: error.message }),
       );
     }

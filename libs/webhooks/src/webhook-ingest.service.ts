@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig, IntegrationProvider, Metrics, RedisThrottlerStorage, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
+import { AppConfig, IntegrationProvider, Metrics, RedisThrottlerStorage, SpanKind, TenantContext, UnitOfWork, asOrgId, inSpan } from '@tenantry/core';
 import { QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
 import { InboundEvent, rejectionOf } from './event-types';
 import { secretKey, verifySignature } from './signature';
 import { WebhookError } from './webhook.errors';
-import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJobId, webhookJobOptions } from './webhook-jobs';
+import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, queueAddAttributes, webhookJobId, webhookJobOptions } from './webhook-jobs';
 import { WebhookSecretsService } from './secrets';
 
 export const MAX_BATCH = 500;
@@ -36,7 +36,11 @@ export class WebhookIngestService {
     private readonly metrics: Metrics,
   ) {}
 
-  async ingest(orgSlug: string, provider: IntegrationProvider, headers: Record<string, string | string[] | undefined>, raw: Buffer | undefined, body: unknown) {
+  ingest(orgSlug: string, provider: IntegrationProvider, headers: Record<string, string | string[] | undefined>, raw: Buffer | undefined, body: unknown) {
+    return inSpan('webhook.ingest', { attributes: { 'webhook.provider': provider } }, () => this.ingestTraced(orgSlug, provider, headers, raw, body));
+  }
+
+  private async ingestTraced(orgSlug: string, provider: IntegrationProvider, headers: Record<string, string | string[] | undefined>, raw: Buffer | undefined, body: unknown) {
     const orgId = await this.verify(orgSlug, provider, headers, raw);
     const limit = await this.throttler.increment(orgId, 1000, this.config.rateLimit.webhooksPerOrg, 0, 'webhooks');
     if (limit.isBlocked || limit.totalHits > this.config.rateLimit.webhooksPerOrg) throw WebhookError.rateLimited(limit.timeToExpire);
@@ -65,10 +69,14 @@ export class WebhookIngestService {
     const insert = () => this.uow.single<{ id: string; event_id: string }>(INSERT_EVENTS, [orgId, provider, JSON.stringify(accepted)]);
     // Ordered inserts do not deadlock each other; should PostgreSQL still pick this one as a deadlock victim, the
     // whole statement rolled back and is safe to run once more.
-    const inserted = await insert().catch((error: { code?: string }) => {
-      if (error?.code !== '40P01') throw error;
-      this.logger.warn({ event: 'webhook.insert_retried', reason: 'deadlock' });
-      return insert();
+    const inserted = await inSpan('inbox.insert', { attributes: { 'webhook.provider': provider, 'webhook.events': accepted.length } }, async (span) => {
+      const rows = await insert().catch((error: { code?: string }) => {
+        if (error?.code !== '40P01') throw error;
+        this.logger.warn({ event: 'webhook.insert_retried', reason: 'deadlock' });
+        return insert();
+      });
+      span.setAttribute('webhook.inserted', rows.length);
+      return rows;
     });
     // The first accepted occurrence of an id that was inserted is accepted; every other one is a duplicate.
     const fresh = new Map(inserted.map((row) => [row.event_id, row.id]));
@@ -112,12 +120,16 @@ export class WebhookIngestService {
    */
   private enqueue(orgId: string, provider: IntegrationProvider, rows: Array<{ id: string }>): void {
     if (rows.length === 0) return;
-    const envelope = integrationEnvelope(orgId, this.context.requestId ?? 'none');
-    const jobs = rows.map((row) => ({
-      name: WEBHOOK_JOB,
-      data: { envelope, eventId: row.id } satisfies WebhookJobData,
-      opts: webhookJobOptions(webhookJobId(orgId, row.id, 0), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
-    }));
+    let jobs: Array<{ name: string; data: WebhookJobData; opts: object }> = [];
+    // Built inside the producer span: the jobs' traceparent names it, and the worker's span becomes its child.
+    void inSpan('queue.add', { kind: SpanKind.PRODUCER, attributes: queueAddAttributes(provider, rows.length) }, async () => {
+      const envelope = integrationEnvelope(orgId, this.context.requestId ?? 'none');
+      jobs = rows.map((row) => ({
+        name: WEBHOOK_JOB,
+        data: { envelope, eventId: row.id } satisfies WebhookJobData,
+        opts: webhookJobOptions(webhookJobId(orgId, row.id, 0), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
+      }));
+    });
     const pending = this.pending.get(provider);
     if (pending) {
       pending.push(...jobs);

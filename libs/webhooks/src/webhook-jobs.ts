@@ -1,5 +1,6 @@
+import type { Attributes } from '@opentelemetry/api';
 import type { JobOptions } from 'bull';
-import { TenantEnvelope } from '@tenantry/core';
+import { TenantEnvelope, traceCarrier } from '@tenantry/core';
 import { JOB_RETENTION, jitterBackoff } from '@tenantry/integrations';
 
 /** However many attempts are configured, no wait between two of them grows past five minutes. */
@@ -20,8 +21,18 @@ export function webhookJobOptions(jobId: string, maxAttempts: number, backoffMs:
   return { jobId, attempts: maxAttempts, backoff: jitterBackoff(backoffMs, MAX_BACKOFF_MS), ...JOB_RETENTION };
 }
 
+/** Built where the job is added, so that the job continues the trace of that moment (a `queue.add` span). */
 export const integrationEnvelope = (orgId: string, requestId: string): TenantEnvelope => ({
   orgId,
   actor: { type: 'integration', id: null, role: null },
   requestId,
+  trace: traceCarrier(),
+});
+
+/** What a `queue.add` span says of the jobs it adds (messaging conventions: the queue, and how many). */
+export const queueAddAttributes = (queue: string, jobs: number): Attributes => ({
+  'messaging.system': 'bull',
+  'messaging.operation.type': 'send',
+  'messaging.destination.name': queue,
+  'messaging.batch.message_count': jobs,
 });

@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { AppConfig, TenantContext, UnitOfWork } from '@tenantry/core';
+import { AppConfig, TenantContext, UnitOfWork, inJobSpan } from '@tenantry/core';
 import { PROVIDER_QUEUES, QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
-import { WebhookProcessor } from './webhook-processor';
+import { ProcessOutcome, WebhookProcessor } from './webhook-processor';
 import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJobId, webhookJobOptions } from './webhook-jobs';
 
 const RELAY_BATCH = 1000;
@@ -33,14 +33,30 @@ export class WebhooksWorker implements OnApplicationBootstrap, OnApplicationShut
   onApplicationBootstrap(): void {
     const providers = PROVIDER_QUEUES.filter((name) => this.consumes(name));
     for (const provider of providers) {
-      void this.queues.get(provider).process(WEBHOOK_JOB, this.config.webhookConcurrency, (job: Job<WebhookJobData>) =>
-        this.context.runWithEnvelope(job.data.envelope, () => this.processor.process(job.data.eventId)),
-      );
+      void this.queues.get(provider).process(WEBHOOK_JOB, this.config.webhookConcurrency, (job: Job<WebhookJobData>) => this.run(provider, job));
     }
     if (providers.length > 0 && this.config.webhookRelayEveryMs > 0) {
       this.relayTimer = setInterval(() => void this.relay(), this.config.webhookRelayEveryMs);
       this.relayTimer.unref();
     }
+  }
+
+  /** One job: in the trace its envelope carries (the request that stored the event), in the tenant context it names. */
+  private run(provider: string, job: Job<WebhookJobData>): Promise<ProcessOutcome> {
+    const { envelope, eventId } = job.data;
+    const attributes = {
+      'messaging.system': 'bull',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': provider,
+      'messaging.message.id': String(job.id),
+      'webhook.event_id': eventId,
+      'webhook.attempt': job.attemptsMade + 1,
+    };
+    return inJobSpan('webhook.process', envelope.trace, attributes, async (span) => {
+      const outcome = await this.context.runWithEnvelope(envelope, () => this.processor.process(eventId));
+      span.setAttribute('webhook.outcome', outcome);
+      return outcome;
+    });
   }
 
   onApplicationShutdown(): void {

@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Job, Queue } from 'bull';
-import { AppConfig, TenantContext } from '@tenantry/core';
+import { AppConfig, TenantContext, inJobSpan } from '@tenantry/core';
 import { describeFailure } from '@tenantry/integrations';
 import { DeliveryOutcome, InvitationDelivery } from './invitation-delivery';
 import { INVITATION_QUEUE, InvitationOutbox } from './invitation-outbox';
@@ -62,13 +62,14 @@ export class InvitationsWorker implements OnApplicationBootstrap, OnApplicationS
 
   private run(job: Job<InvitationJobData>): Promise<DeliveryOutcome> {
     const { envelope, invitationId } = job.data;
-    return this.context.runWithEnvelope(envelope, async () => {
+    const attributes = { 'messaging.system': 'bull', 'messaging.operation.type': 'process', 'messaging.message.id': String(job.id) };
+    return inJobSpan('invitation.send', envelope.trace, attributes, () => this.context.runWithEnvelope(envelope, async () => {
       try {
         return await this.delivery.deliver(invitationId);
       } catch (error) {
         this.logger.warn({ event: 'invitation.send_failed', jobId: job.id, invitationId, attempt: job.attemptsMade + 1, reason: describeFailure(error) });
         throw error;
       }
-    });
+    }));
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CLS_ID, ClsService, ClsStore } from 'nestjs-cls';
 import type { TenantTransaction } from '../database/tenant-transaction';
 import type { PendingTokenConfirmation } from '../database/token-state';
+import { TraceCarrier, traceCarrier } from '../tracing/spans';
 
 /** An organization id, branded so that a repository method cannot be handed an arbitrary string by mistake. */
 export type OrgId = string & { readonly __brand: 'OrgId' };
@@ -32,6 +33,8 @@ export interface TenantEnvelope {
   orgId: string | null;
   actor: Actor;
   requestId: string;
+  /** The trace the job was enqueued in, when tracing is on: the worker's span continues it. */
+  trace?: TraceCarrier;
 }
 
 interface TenantStore extends ClsStore {
@@ -133,7 +136,7 @@ export class TenantContext {
   }
 
   envelope(): TenantEnvelope {
-    return { orgId: this.orgId, actor: this.actor, requestId: this.requestId ?? 'none' };
+    return { orgId: this.orgId, actor: this.actor, requestId: this.requestId ?? 'none', trace: traceCarrier() };
   }
 
   /** Runs `fn` in a fresh context restored from a job's envelope: the worker's counterpart of a request. */
