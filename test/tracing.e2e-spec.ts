@@ -10,7 +10,7 @@ import { IncomingMessage, Server, createServer } from 'node:http';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { TestApp } from './support/app';
-import { ApiProcess, startApiProcess } from './support/api-process';
+import { ApiProcess, startApiProcess, stopProcess } from './support/api-process';
 import { queryAsOwner } from './support/db';
 import { createOrganization, loginSuperadmin } from './support/factories';
 import { Simulators, TestWorker, eventually, freePort, integrationOverrides, startSimulators, stopSimulators } from './support/integrations';
@@ -242,14 +242,3 @@ async function startWorkerProcess(env: Record<string, string>): Promise<ChildPro
   return child;
 }
 
-function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}

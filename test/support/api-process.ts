@@ -47,7 +47,7 @@ export async function startApiProcess(env: Record<string, string> = {}): Promise
       const text = await response.text();
       return { status: response.status, body: text ? JSON.parse(text) : undefined };
     },
-    stop: () => stop(child),
+    stop: () => stopProcess(child),
   };
 }
 
@@ -64,12 +64,13 @@ async function waitUntilReady(url: string, child: ChildProcess, stderr: () => st
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  await stop(child);
+  await stopProcess(child);
   throw new Error(`the API process did not become ready (last health answer: ${last}): ${stderr()}`);
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+/** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone. */
+export function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     child.once('exit', () => {

@@ -1,6 +1,5 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { AppConfig, Config, INTEGRATION_PROVIDERS, IntegrationPolicyConfig, IntegrationProvider, parseConfig } from '@tenantry/core';
 import { createCommunicationService, createPaymentService, createUserService } from '../../apps/simulators/src/services';
 import { ServiceSimulator } from '../../apps/simulators/src/service-simulator';
@@ -107,14 +106,4 @@ export async function eventually<T>(probe: () => Promise<T>, done: (value: T) =>
   return last;
 }
 
-/** A port free right now, for a server that must be named before it listens (the simulators' platform URL). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './api-process';

@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import { AppConfig, UnitOfWork } from '@tenantry/core';
-import { HOUSEKEEPING_QUEUE, JOB_RETENTION } from './queues';
+import { HOUSEKEEPING_QUEUE, JOB_RETENTION, consumesQueue } from './queues';
 
 /** The purge, as a repeatable job on the housekeeping queue. */
 export const HOUSEKEEPING_JOB = 'purge';
@@ -50,7 +50,7 @@ export class HousekeepingWorker implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.config.workerQueues !== 'all' && !this.config.workerQueues.includes(HOUSEKEEPING_QUEUE)) return;
+    if (!consumesQueue(this.config, HOUSEKEEPING_QUEUE)) return;
     const queue = this.moduleRef.get<Queue>(getQueueToken(HOUSEKEEPING_QUEUE), { strict: false });
     void queue.process(HOUSEKEEPING_JOB, 1, () => this.housekeeping.purge());
     try {

@@ -5,7 +5,7 @@ import type { Job, Queue } from 'bull';
 import { AppConfig, RedisService, TenantContext, inJobSpan } from '@tenantry/core';
 import { describeFailure } from './integration-errors';
 import { IntegrationClients } from './integration-clients';
-import { PROVIDER_QUEUES, SYNC_JOB, SyncJobData } from './queues';
+import { PROVIDER_QUEUES, SYNC_JOB, SyncJobData, consumesQueue } from './queues';
 import { SyncResult, SyncService } from './sync.service';
 
 /** How often the worker offers an open breaker its trial call (it goes through only once the half-open time passed). */
@@ -31,7 +31,7 @@ export class IntegrationsWorker implements OnApplicationBootstrap, OnApplication
   ) {}
 
   consumes(queue: string): boolean {
-    return this.config.workerQueues === 'all' || this.config.workerQueues.includes(queue);
+    return consumesQueue(this.config, queue);
   }
 
   queue(name: string): Queue {

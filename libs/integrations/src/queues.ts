@@ -11,6 +11,11 @@ export const QUEUE_NAMES: readonly string[] = [...PROVIDER_QUEUES, HOUSEKEEPING_
 
 export const SYNC_JOB = 'sync';
 
+/** Whether this process consumes `queue` (`WORKER_QUEUES`: all, or a comma-separated list). */
+export function consumesQueue(config: Pick<AppConfig, 'workerQueues'>, queue: string): boolean {
+  return config.workerQueues === 'all' || config.workerQueues.includes(queue);
+}
+
 export interface SyncJobData {
   envelope: TenantEnvelope;
   provider: IntegrationProvider;

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import { AppConfig, TenantContext, UnitOfWork, inJobSpan } from '@tenantry/core';
-import { PROVIDER_QUEUES, QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
+import { PROVIDER_QUEUES, QueueRegistry, consumesQueue, withQueueTimeout } from '@tenantry/integrations';
 import { ProcessOutcome, WebhookProcessor } from './webhook-processor';
 import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJobId, webhookJobOptions } from './webhook-jobs';
 
@@ -27,7 +27,7 @@ export class WebhooksWorker implements OnApplicationBootstrap, OnApplicationShut
   ) {}
 
   private consumes(queue: string): boolean {
-    return this.config.workerQueues === 'all' || this.config.workerQueues.includes(queue);
+    return consumesQueue(this.config, queue);
   }
 
   onApplicationBootstrap(): void {

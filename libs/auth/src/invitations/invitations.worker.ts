@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ModuleRef } from '@nestjs/core';
 import type { Job, Queue } from 'bull';
 import { AppConfig, TenantContext, inJobSpan } from '@tenantry/core';
-import { describeFailure } from '@tenantry/integrations';
+import { consumesQueue, describeFailure } from '@tenantry/integrations';
 import { DeliveryOutcome, InvitationDelivery } from './invitation-delivery';
 import { INVITATION_QUEUE, InvitationOutbox } from './invitation-outbox';
 import { INVITATION_JOB, InvitationJobData } from './jobs/invitation.job';
@@ -29,7 +29,7 @@ export class InvitationsWorker implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   private consumes(queue: string): boolean {
-    return this.config.workerQueues === 'all' || this.config.workerQueues.includes(queue);
+    return consumesQueue(this.config, queue);
   }
 
   onApplicationBootstrap(): void {
