@@ -1,7 +1,5 @@
-import { getQueueToken } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import type { Queue } from 'bull';
+import { QueueRegistry } from './queue-registry';
 import { AppConfig, UnitOfWork } from '@tenantry/core';
 import { HOUSEKEEPING_QUEUE, JOB_RETENTION, consumesQueue } from './queues';
 
@@ -44,14 +42,14 @@ export class HousekeepingWorker implements OnApplicationBootstrap {
   private readonly logger = new Logger('HousekeepingWorker');
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly queues: QueueRegistry,
     private readonly config: AppConfig,
     private readonly housekeeping: HousekeepingService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (!consumesQueue(this.config, HOUSEKEEPING_QUEUE)) return;
-    const queue = this.moduleRef.get<Queue>(getQueueToken(HOUSEKEEPING_QUEUE), { strict: false });
+    const queue = this.queues.get(HOUSEKEEPING_QUEUE);
     void queue.process(HOUSEKEEPING_JOB, 1, () => this.housekeeping.purge());
     try {
       const every = this.config.housekeepingEveryMs;

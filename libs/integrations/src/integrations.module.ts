@@ -1,7 +1,5 @@
-import { BullModule, getQueueToken } from '@nestjs/bull';
+import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import type { Queue } from 'bull';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig, HealthModule } from '@tenantry/core';
 import { User } from '@tenantry/users';
@@ -25,12 +23,12 @@ import { Invoice, Subscription, SyncedMessage } from './synced.entities';
 @Module({})
 export class IntegrationsModule implements OnApplicationShutdown {
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly queues: QueueRegistry,
     @Inject('BULL_CONFIG(default)') private readonly bullOptions: Parameters<typeof closeBullConnections>[0],
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(QUEUE_NAMES.map((name) => this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }).close().catch(() => undefined)));
+    await Promise.all(QUEUE_NAMES.map((name) => this.queues.get(name).close().catch(() => undefined)));
     closeBullConnections(this.bullOptions);
   }
 

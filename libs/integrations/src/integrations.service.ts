@@ -1,9 +1,8 @@
-import { getQueueToken } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import type { Job, Queue } from 'bull';
+import type { Job } from 'bull';
 import { INTEGRATION_PROVIDERS, IntegrationProvider, RedisService, TenantContext, UnitOfWork, asOrgId } from '@tenantry/core';
 import { IntegrationClients } from './integration-clients';
+import { QueueRegistry } from './queue-registry';
 import { IntegrationError } from './integration.errors';
 import { CircuitName, IntegrationSnapshot, IntegrationStateStore, ProbeResult } from './integration-state';
 import { JOB_RETENTION, jitterBackoff, JobState, QueueCounts, SYNC_JOB, SyncJobData, countsFor, newJobId, orgOfJobId, stateOf } from './queues';
@@ -51,7 +50,7 @@ export function isProvider(value: string): value is IntegrationProvider {
 @Injectable()
 export class IntegrationsService {
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly queues: QueueRegistry,
     private readonly context: TenantContext,
     private readonly redis: RedisService,
     private readonly state: IntegrationStateStore,
@@ -59,14 +58,10 @@ export class IntegrationsService {
     private readonly uow: UnitOfWork,
   ) {}
 
-  private queue(provider: IntegrationProvider): Queue {
-    return this.moduleRef.get<Queue>(getQueueToken(provider), { strict: false });
-  }
-
   /** Joins a pull of this provider that is still queued for the organization, or queues a new one. */
   async requestSync(provider: IntegrationProvider): Promise<{ jobId: string }> {
     const orgId = this.context.requireOrgId();
-    const queue = this.queue(provider);
+    const queue = this.queues.get(provider);
     const pendingKey = this.redis.key('sync-queued', orgId, provider);
     return withQueueTimeout(async () => {
       const pending = await queue.client.get(pendingKey);
@@ -90,11 +85,11 @@ export class IntegrationsService {
     const orgId = this.context.requireOrgId();
     if (orgOfJobId(jobId) !== orgId) throw IntegrationError.jobNotFound();
     for (const provider of INTEGRATION_PROVIDERS) {
-      let job: Job | null = await withQueueTimeout(() => this.queue(provider).getJob(jobId));
+      let job: Job | null = await withQueueTimeout(() => this.queues.get(provider).getJob(jobId));
       if (!job || (job.data as { envelope?: { orgId?: string } }).envelope?.orgId !== orgId) continue;
       const state = await stateOf(job);
       // Loaded while it ran, a job finished since has its result in a newer copy.
-      if (state === 'completed' || state === 'failed') job = (await this.queue(provider).getJob(jobId)) ?? job;
+      if (state === 'completed' || state === 'failed') job = (await this.queues.get(provider).getJob(jobId)) ?? job;
       return {
         id: String(job.id),
         provider,
@@ -117,7 +112,7 @@ export class IntegrationsService {
       INTEGRATION_PROVIDERS.map(async (provider) => {
         const snapshot = await this.state.read(provider);
         const probe = await this.freshProbe(provider, snapshot);
-        const queue = orgId ? await withQueueTimeout(() => countsFor(this.queue(provider), orgId)) : { waiting: 0, active: 0, delayed: 0, failed: 0 };
+        const queue = orgId ? await withQueueTimeout(() => countsFor(this.queues.get(provider), orgId)) : { waiting: 0, active: 0, delayed: 0, failed: 0 };
         const deadLetters = queue.failed + (deadEvents.get(provider) ?? 0);
         return {
           provider,

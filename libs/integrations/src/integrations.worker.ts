@@ -1,10 +1,9 @@
-import { getQueueToken } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import type { Job, Queue } from 'bull';
+import type { Job } from 'bull';
 import { AppConfig, RedisService, TenantContext, inJobSpan } from '@tenantry/core';
 import { describeFailure } from './integration-errors';
 import { IntegrationClients } from './integration-clients';
+import { QueueRegistry } from './queue-registry';
 import { PROVIDER_QUEUES, SYNC_JOB, SyncJobData, consumesQueue } from './queues';
 import { SyncResult, SyncService } from './sync.service';
 
@@ -22,7 +21,7 @@ export class IntegrationsWorker implements OnApplicationBootstrap, OnApplication
   private trials?: NodeJS.Timeout;
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly queues: QueueRegistry,
     private readonly config: AppConfig,
     private readonly context: TenantContext,
     private readonly sync: SyncService,
@@ -30,17 +29,9 @@ export class IntegrationsWorker implements OnApplicationBootstrap, OnApplication
     private readonly redis: RedisService,
   ) {}
 
-  consumes(queue: string): boolean {
-    return consumesQueue(this.config, queue);
-  }
-
-  queue(name: string): Queue {
-    return this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
-  }
-
   onApplicationBootstrap(): void {
-    for (const provider of PROVIDER_QUEUES.filter((name) => this.consumes(name))) {
-      void this.queue(provider).process(SYNC_JOB, 1, (job: Job<SyncJobData>) => this.runSync(job));
+    for (const provider of PROVIDER_QUEUES.filter((name) => consumesQueue(this.config, name))) {
+      void this.queues.get(provider).process(SYNC_JOB, 1, (job: Job<SyncJobData>) => this.runSync(job));
     }
     this.trials = setInterval(() => void this.offerTrials(), TRIAL_INTERVAL_MS);
     this.trials.unref();

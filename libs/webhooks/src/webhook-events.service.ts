@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig, IntegrationProvider, SpanKind, TenantContext, UnitOfWork, inSpan, toPage } from '@tenantry/core';
 import { QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
 import { WebhookError } from './webhook.errors';
-import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, queueAddAttributes, webhookJobId, webhookJobOptions } from './webhook-jobs';
+import { integrationEnvelope, queueAddAttributes, webhookJob } from './webhook-jobs';
 
 export const EVENT_STATUSES = ['received', 'processing', 'processed', 'failed', 'dead'] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
@@ -117,14 +117,6 @@ export class WebhookEventsService {
     return { queued: rows.length };
   }
 
-  /** Dead letters of the organization per provider (integration health reads them). */
-  async deadCounts(): Promise<Record<string, number>> {
-    const rows = await this.uow.run(() =>
-      this.uow.query<{ provider: string; n: string }>(`select provider, count(*) as n from webhook_events where status = 'dead' group by provider`),
-    );
-    return Object.fromEntries(rows.map((row) => [row.provider, Number(row.n)]));
-  }
-
   /** After the commit; if Redis does not answer, the relay enqueues them later (they are `received`). */
   private async enqueue(rows: EventRow[]): Promise<void> {
     const orgId = this.context.requireOrgId();
@@ -133,11 +125,7 @@ export class WebhookEventsService {
     for (const [provider, batch] of byProvider) {
       await inSpan('queue.add', { kind: SpanKind.PRODUCER, attributes: queueAddAttributes(provider, batch.length) }, () => {
         const envelope = integrationEnvelope(orgId, this.context.requestId ?? 'none');
-        const jobs = batch.map((row) => ({
-          name: WEBHOOK_JOB,
-          data: { envelope, eventId: row.id } satisfies WebhookJobData,
-          opts: webhookJobOptions(webhookJobId(orgId, row.id, row.generation), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
-        }));
+        const jobs = batch.map((row) => webhookJob(envelope, row.id, row.generation, this.config));
         return withQueueTimeout(() => this.queues.get(provider).addBulk(jobs));
       }).catch((error: Error) =>
         this.logger.warn({ event: 'webhook.enqueue_deferred', provider, events: batch.length, reason: error.message }),

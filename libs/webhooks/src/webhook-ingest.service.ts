@@ -4,7 +4,7 @@ import { QueueRegistry, withQueueTimeout } from '@tenantry/integrations';
 import { InboundEvent, rejectionOf } from './event-types';
 import { secretKey, verifySignature } from './signature';
 import { WebhookError } from './webhook.errors';
-import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, queueAddAttributes, webhookJobId, webhookJobOptions } from './webhook-jobs';
+import { WebhookJob, integrationEnvelope, queueAddAttributes, webhookJob } from './webhook-jobs';
 import { WebhookSecretsService } from './secrets';
 
 export const MAX_BATCH = 500;
@@ -24,7 +24,7 @@ const INSERT_EVENTS = 'select id, event_id from webhook_inbox_insert($1, $2, $3:
 export class WebhookIngestService {
   private readonly logger = new Logger('WebhookIngest');
   /** Jobs waiting for this turn's shared `addBulk`, per provider queue. */
-  private readonly pending = new Map<IntegrationProvider, Array<{ name: string; data: WebhookJobData; opts: object }>>();
+  private readonly pending = new Map<IntegrationProvider, WebhookJob[]>();
 
   constructor(
     private readonly secrets: WebhookSecretsService,
@@ -120,15 +120,11 @@ export class WebhookIngestService {
    */
   private enqueue(orgId: string, provider: IntegrationProvider, rows: Array<{ id: string }>): void {
     if (rows.length === 0) return;
-    let jobs: Array<{ name: string; data: WebhookJobData; opts: object }> = [];
+    let jobs: WebhookJob[] = [];
     // Built inside the producer span: the jobs' traceparent names it, and the worker's span becomes its child.
     void inSpan('queue.add', { kind: SpanKind.PRODUCER, attributes: queueAddAttributes(provider, rows.length) }, async () => {
       const envelope = integrationEnvelope(orgId, this.context.requestId ?? 'none');
-      jobs = rows.map((row) => ({
-        name: WEBHOOK_JOB,
-        data: { envelope, eventId: row.id } satisfies WebhookJobData,
-        opts: webhookJobOptions(webhookJobId(orgId, row.id, 0), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
-      }));
+      jobs = rows.map((row) => webhookJob(envelope, row.id, 0, this.config));
     });
     const pending = this.pending.get(provider);
     if (pending) {

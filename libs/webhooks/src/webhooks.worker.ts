@@ -3,7 +3,7 @@ import type { Job, Queue } from 'bull';
 import { AppConfig, TenantContext, UnitOfWork, inJobSpan } from '@tenantry/core';
 import { PROVIDER_QUEUES, QueueRegistry, consumesQueue, withQueueTimeout } from '@tenantry/integrations';
 import { ProcessOutcome, WebhookProcessor } from './webhook-processor';
-import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJobId, webhookJobOptions } from './webhook-jobs';
+import { WEBHOOK_JOB, WebhookJobData, integrationEnvelope, webhookJob, webhookJobId } from './webhook-jobs';
 
 const RELAY_BATCH = 1000;
 
@@ -26,12 +26,8 @@ export class WebhooksWorker implements OnApplicationBootstrap, OnApplicationShut
     private readonly uow: UnitOfWork,
   ) {}
 
-  private consumes(queue: string): boolean {
-    return consumesQueue(this.config, queue);
-  }
-
   onApplicationBootstrap(): void {
-    const providers = PROVIDER_QUEUES.filter((name) => this.consumes(name));
+    const providers = PROVIDER_QUEUES.filter((name) => consumesQueue(this.config, name));
     for (const provider of providers) {
       void this.queues.get(provider).process(WEBHOOK_JOB, this.config.webhookConcurrency, (job: Job<WebhookJobData>) => this.run(provider, job));
     }
@@ -76,7 +72,7 @@ export class WebhooksWorker implements OnApplicationBootstrap, OnApplicationShut
         { systemTask: 'webhook relay' },
       );
       let offered = 0;
-      for (const provider of PROVIDER_QUEUES.filter((name) => this.consumes(name))) {
+      for (const provider of PROVIDER_QUEUES.filter((name) => consumesQueue(this.config, name))) {
         const batch = rows.filter((row) => row.provider === provider);
         if (batch.length === 0) continue;
         const queue = this.queues.get(provider);
@@ -84,11 +80,7 @@ export class WebhooksWorker implements OnApplicationBootstrap, OnApplicationShut
         await this.retryFailedJobs(queue, batch);
         await withQueueTimeout(() =>
           queue.addBulk(
-            batch.map((row) => ({
-              name: WEBHOOK_JOB,
-              data: { envelope: integrationEnvelope(row.org_id, 'relay'), eventId: row.id } satisfies WebhookJobData,
-              opts: webhookJobOptions(webhookJobId(row.org_id, row.id, row.generation), this.config.webhookMaxAttempts, this.config.webhookBackoffMs),
-            })),
+            batch.map((row) => webhookJob(integrationEnvelope(row.org_id, 'relay'), row.id, row.generation, this.config)),
           ),
         );
         offered += batch.length;

@@ -1,9 +1,7 @@
-import { getQueueToken } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import { TenantEnvelope, UnitOfWork } from '@tenantry/core';
-import { JOB_RETENTION, jitterBackoff } from '@tenantry/integrations';
+import { JOB_RETENTION, QueueRegistry, jitterBackoff } from '@tenantry/integrations';
 import { INVITATION_JOB, InvitationJobData } from './jobs/invitation.job';
 
 export const INVITATION_QUEUE = 'communication-service';
@@ -28,12 +26,12 @@ export class InvitationOutbox {
   private readonly logger = new Logger('InvitationOutbox');
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly queues: QueueRegistry,
     private readonly uow: UnitOfWork,
   ) {}
 
   private queue(): Queue {
-    return this.moduleRef.get<Queue>(getQueueToken(INVITATION_QUEUE), { strict: false });
+    return this.queues.get(INVITATION_QUEUE);
   }
 
   /** Queues the message of a committed invitation; false (and logged) when Redis did not take it: the relay will. */

@@ -1,9 +1,7 @@
-import { getQueueToken } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import type { Job, Queue } from 'bull';
+import type { Job } from 'bull';
 import { AppConfig, TenantContext, inJobSpan } from '@tenantry/core';
-import { consumesQueue, describeFailure } from '@tenantry/integrations';
+import { QueueRegistry, consumesQueue, describeFailure } from '@tenantry/integrations';
 import { DeliveryOutcome, InvitationDelivery } from './invitation-delivery';
 import { INVITATION_QUEUE, InvitationOutbox } from './invitation-outbox';
 import { INVITATION_JOB, InvitationJobData } from './jobs/invitation.job';
@@ -21,20 +19,16 @@ export class InvitationsWorker implements OnApplicationBootstrap, OnApplicationS
   private relaying = false;
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly queues: QueueRegistry,
     private readonly config: AppConfig,
     private readonly context: TenantContext,
     private readonly delivery: InvitationDelivery,
     private readonly outbox: InvitationOutbox,
   ) {}
 
-  private consumes(queue: string): boolean {
-    return consumesQueue(this.config, queue);
-  }
-
   onApplicationBootstrap(): void {
-    if (!this.consumes(INVITATION_QUEUE)) return;
-    const queue = this.moduleRef.get<Queue>(getQueueToken(INVITATION_QUEUE), { strict: false });
+    if (!consumesQueue(this.config, INVITATION_QUEUE)) return;
+    const queue = this.queues.get(INVITATION_QUEUE);
     void queue.process(INVITATION_JOB, DELIVERY_CONCURRENCY, (job: Job<InvitationJobData>) => this.run(job));
     if (this.config.invitationRelayEveryMs > 0) {
       this.relayTimer = setInterval(() => void this.relayOnce(), this.config.invitationRelayEveryMs);
